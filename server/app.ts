@@ -1,0 +1,184 @@
+/**
+ * The root plugin: infrastructure → store → pipeline → push → routes, each
+ * stage registered only for the roles this process runs. Tests register it on
+ * a fresh Fastify instance; `server.ts` adds only process concerns.
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import fp from 'fastify-plugin';
+import { Subject, type Observable } from 'rxjs';
+import type { Config } from './config.js';
+import { AppError, errors } from './errors.js';
+import { isOpen } from './infra/auth.js';
+import redisPlugin, { connectRedis } from './infra/redis.js';
+import { createIngest, type Ingest } from './ingest/ingest.js';
+import ingestRoutes from './ingest/routes.js';
+import { startPipeline, type Pipeline } from './pipeline/pipeline.js';
+import { LiveHub } from './push/hub.js';
+import socketIoPlugin from './push/socketio.js';
+import wsLive from './push/ws.js';
+import entityRoutes from './routes/entities.js';
+import healthRoutes from './routes/health.js';
+import { modelParams } from './score/model.js';
+import { createScoreStore, type ScoreChange } from './score/store.js';
+
+export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel'> & {
+  redisUrl: string;
+  /** Built web files; defaults to dist/web beside the sources. */
+  webDir?: string;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ingest: Ingest | null;
+    pipeline: Pipeline | null;
+    hub: LiveHub | null;
+  }
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/web, whether running from sources (server/) or from the build (dist/server/). */
+export function defaultWebDir(): string {
+  const candidates = [resolve(here, '../dist/web'), resolve(here, '../web')];
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
+}
+
+const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
+  fastify.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.headers) reply.headers(err.headers);
+      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+    const mapped = mapFastifyError(err, String(req.headers['content-type'] ?? 'none'));
+    if (mapped) return reply.code(mapped.statusCode).send({ error: { code: mapped.code, message: mapped.message, ...(mapped.details ? { details: mapped.details } : {}) } });
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error; the server log has the details' } });
+  });
+
+  await fastify.register(redisPlugin, { url: opts.redisUrl, keyPrefix: opts.keyPrefix });
+  await fastify.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Resonance API', version: '1', description: 'Real-time, explainable social influence scores.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await fastify.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await fastify.register(fastifyWebsocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+
+  const { redis, keys } = fastify;
+  const params = modelParams(opts.halfLifeDays);
+  const store = createScoreStore(redis, keys, params);
+  const auth = { ingestKeys: opts.ingestKeys, adminKey: opts.adminKey };
+  const changesChannel = `${opts.keyPrefix}:changes`;
+  const changes = new Subject<ScoreChange[]>();
+
+  fastify.decorate('ingest', null);
+  fastify.decorate('pipeline', null);
+  fastify.decorate('hub', null);
+
+  if (opts.roles.has('ingest')) {
+    fastify.ingest = createIngest(redis, keys, opts.dedupeWindowSec);
+    await fastify.register(ingestRoutes, { ingest: fastify.ingest, auth });
+  }
+
+  if (opts.roles.has('score')) {
+    fastify.addHook('onReady', async () => {
+      fastify.pipeline = await startPipeline({
+        redisUrl: opts.redisUrl,
+        redis,
+        keys,
+        store,
+        params,
+        consumer: `${hostname()}-${process.pid}`,
+        batchMaxSize: opts.batchMaxSize,
+        batchMaxWaitMs: opts.batchMaxWaitMs,
+        log: fastify.log,
+        changes,
+      });
+    });
+    fastify.addHook('preClose', async () => {
+      await fastify.pipeline?.stop();
+    });
+    // Another process pushes: hand it the changes through Redis.
+    if (!opts.roles.has('push')) changes.subscribe((c) => void redis.publish(changesChannel, JSON.stringify(c)).catch(() => {}));
+  }
+
+  if (opts.roles.has('push')) {
+    const hub = new LiveHub(
+      {
+        entity: (id) => store.entity(id),
+        leaderboard: (scope, limit) => store.leaderboard(scope, limit, 0),
+        names: (ids) => Promise.all(ids.map((id) => redis.hGet(keys.account(id), 'name').then((n) => n ?? null))),
+      },
+      (err) => fastify.log.warn({ err }, 'live publish failed'),
+    );
+    fastify.hub = hub;
+    let source: Observable<ScoreChange[]> = changes;
+    if (!opts.roles.has('score')) {
+      const sub = await connectRedis(opts.redisUrl, 'resonance-changes');
+      const remote = new Subject<ScoreChange[]>();
+      await sub.subscribe(changesChannel, (msg) => remote.next(JSON.parse(msg) as ScoreChange[]));
+      fastify.addHook('onClose', async () => void (await sub.close().catch(() => sub.destroy())));
+      source = remote;
+    }
+    hub.start(source);
+    fastify.addHook('preClose', async () => hub.stop());
+    await fastify.register(socketIoPlugin, { hub });
+    await fastify.register(wsLive, { hub });
+  }
+
+  await fastify.register(entityRoutes, { store });
+  await fastify.register(healthRoutes, {
+    redis,
+    keys,
+    gauges: {
+      pipeline: () => fastify.pipeline?.stats ?? null,
+      ingest: () => fastify.ingest?.stats ?? null,
+      liveClients: () => (fastify.hasDecorator('io') ? fastify.io.of('/live').sockets.size : 0),
+    },
+  });
+
+  const webDir = opts.webDir ?? defaultWebDir();
+  const hasWeb = existsSync(join(webDir, 'index.html'));
+  if (hasWeb) await fastify.register(fastifyStatic, { root: webDir, prefix: '/', wildcard: false, index: ['index.html'] });
+
+  fastify.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const isPage = req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/ws/') && !path.includes('.');
+    if (isPage && hasWeb) return reply.type('text/html').sendFile('index.html');
+    const e = errors.routeNotFound(req.method, path);
+    return reply.code(404).send({ error: { code: e.code, message: e.message } });
+  });
+
+  if (isOpen(auth)) fastify.log.warn('no INGEST_KEYS or ADMIN_KEY configured: writes are open to anyone who can reach this loopback address');
+};
+
+/** Fastify's own errors, answered with the API's codes. */
+function mapFastifyError(err: FastifyError, contentType: string): AppError | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(contentType.split(';')[0]!.trim());
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('body_too_large', 413, err.message);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.emptyBody();
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.invalidRequest(err.message);
+    default:
+      break;
+  }
+  if (err.validation) return errors.invalidRequest(err.message, err.validation);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return new AppError(err.code?.toLowerCase() ?? 'bad_request', err.statusCode, err.message);
+  }
+  return null;
+}
+
+export default fp(app, { name: 'resonance', fastify: '5.x' });

@@ -1,0 +1,104 @@
+/**
+ * Starts and stops a private `redis-server` child process: the server's own
+ * Redis when REDIS_URL is unset, and the test and benchmark Redis.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+export interface RedisServerHandle {
+  url: string;
+  port: number;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Folder for data files; made if missing. */
+  dir: string;
+  /** `aof`: append-only file, fsync every second (the private server's default). `none`: memory only. */
+  persistence?: 'aof' | 'none';
+  port?: number;
+  /** Extra `--name value` pairs. */
+  extra?: string[];
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+export class RedisServerMissingError extends Error {
+  constructor() {
+    super(
+      'redis-server was not found on PATH. Install it: apt-get install redis-server (Debian/Ubuntu), ' +
+        'dnf install redis (Fedora), brew install redis (macOS); or set REDIS_URL to a Redis you run.',
+    );
+  }
+}
+
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Starts redis-server on loopback and resolves once it accepts connections. */
+export async function startRedisServer(opts: RedisServerOptions): Promise<RedisServerHandle> {
+  if (!hasRedisServer()) throw new RedisServerMissingError();
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const aof = (opts.persistence ?? 'aof') === 'aof';
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--save', '',
+    '--appendonly', aof ? 'yes' : 'no',
+    '--appendfsync', 'everysec',
+    '--protected-mode', 'yes',
+    '--loglevel', 'warning',
+    ...(opts.extra ?? []),
+  ];
+  const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  await new Promise<void>((ok, fail) => {
+    const deadline = Date.now() + 15_000;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      if (err) fail(err);
+      else ok();
+    };
+    child.once('exit', (code) => finish(new Error(`redis-server exited with ${code}: ${output.trim()}`)));
+    const timer = setInterval(() => {
+      const r = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
+      if (r.stdout?.trim() === 'PONG') finish();
+      else if (Date.now() > deadline) finish(new Error(`redis-server did not start on port ${port}: ${output.trim()}`));
+    }, 50);
+  });
+  child.removeAllListeners('exit');
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: child.pid,
+    stop: () =>
+      new Promise<void>((ok) => {
+        if (child.exitCode !== null || child.signalCode !== null) return ok();
+        child.once('exit', () => ok());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * A Lua script run by EVALSHA, loaded again on NOSCRIPT (after a Redis
+ * restart or failover the script cache is empty).
+ */
+import { createHash } from 'node:crypto';
+import type { RedisClient } from './redis.js';
+
+export class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisClient, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await client.evalSha(this.sha, { keys, arguments: args });
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.eval(this.source, { keys, arguments: args });
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The pipeline's pure stages, each an OperatorFunction tested with marble
+ * diagrams: decode stream entries, cut them into micro-batches bounded by size
+ * and time, and fold a batch into per-account deltas.
+ */
+import { bufferTime, filter, map, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
+import type { NormalizedEvent } from '../../shared/event.js';
+import { aggregate, type AccountDelta, type ModelParams } from '../score/model.js';
+
+/** A raw stream entry: its id and the JSON of its `e` field. */
+export interface RawEntry {
+  id: string;
+  json: string;
+}
+
+/** A decoded entry; `event` is null for an entry that cannot be read (it is acknowledged and skipped). */
+export interface DecodedEntry {
+  id: string;
+  event: NormalizedEvent | null;
+}
+
+export interface Batch {
+  /** Ids of every entry, in stream order, to acknowledge after the apply. */
+  ids: string[];
+  /** First and last stream id of the batch. */
+  first: string;
+  last: string;
+  /** Events that decoded. */
+  events: NormalizedEvent[];
+}
+
+export interface AggregatedBatch extends Omit<Batch, 'events'> {
+  deltas: Map<string, AccountDelta>;
+  events: number;
+}
+
+export function decodeEntries(): OperatorFunction<RawEntry, DecodedEntry> {
+  return map(({ id, json }) => {
+    try {
+      const event = JSON.parse(json) as NormalizedEvent;
+      return { id, event: typeof event === 'object' && event !== null ? event : null };
+    } catch {
+      return { id, event: null };
+    }
+  });
+}
+
+/** Emits a batch when `maxSize` entries have arrived or `maxWaitMs` has passed with at least one. */
+export function microBatch(maxSize: number, maxWaitMs: number, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<DecodedEntry, Batch> {
+  return (source) =>
+    source.pipe(
+      bufferTime(maxWaitMs, null, maxSize, scheduler),
+      filter((entries) => entries.length > 0),
+      map((entries) => ({
+        ids: entries.map((e) => e.id),
+        first: entries[0]!.id,
+        last: entries[entries.length - 1]!.id,
+        events: entries.flatMap((e) => (e.event ? [e.event] : [])),
+      })),
+    );
+}
+
+export function aggregateBatches(params: ModelParams): OperatorFunction<Batch, AggregatedBatch> {
+  return map((b) => ({ ids: b.ids, first: b.first, last: b.last, events: b.events.length, deltas: aggregate(b.events, params) }));
+}
+
+/** Orders stream ids ("ms-seq"): negative when a < b. The empty id sorts first. */
+export function compareStreamIds(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === '') return -1;
+  if (b === '') return 1;
+  const [am, as] = a.split('-');
+  const [bm, bs] = b.split('-');
+  const dm = BigInt(am ?? '0') - BigInt(bm ?? '0');
+  if (dm !== 0n) return dm < 0n ? -1 : 1;
+  const ds = BigInt(as ?? '0') - BigInt(bs ?? '0');
+  return ds === 0n ? 0 : ds < 0n ? -1 : 1;
+}
+
+/** Blanks the events of entries already applied (at or below the watermark): they are only acknowledged again. */
+export function skipApplied(watermark: () => string): OperatorFunction<DecodedEntry, DecodedEntry> {
+  return map((e) => (e.event && compareStreamIds(e.id, watermark()) <= 0 ? { id: e.id, event: null } : e));
+}

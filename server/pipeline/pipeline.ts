@@ -1,0 +1,146 @@
+/**
+ * The one place the pipeline is composed: stream → decode → skip applied →
+ * micro-batch → aggregate per account → atomic apply → XACK → score changes.
+ * Batches are applied one at a time, in stream order, so the watermark (the
+ * last id applied) only grows; a failure restarts the pipeline, which claims
+ * what was left pending and skips what was already applied.
+ */
+import { concatMap, from, Subject, type Subscription } from 'rxjs';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Keys } from '../infra/keys.js';
+import { connectRedis, type RedisClient } from '../infra/redis.js';
+import type { ModelParams } from '../score/model.js';
+import { StaleWatermarkError, type ScoreChange, type ScoreStore } from '../score/store.js';
+import { aggregateBatches, compareStreamIds, decodeEntries, microBatch, skipApplied, type AggregatedBatch } from './operators.js';
+import { ensureGroup, streamSource, type StreamSource } from './source.js';
+
+export interface PipelineOptions {
+  redisUrl: string;
+  redis: RedisClient;
+  keys: Keys;
+  store: ScoreStore;
+  params: ModelParams;
+  consumer: string;
+  batchMaxSize: number;
+  batchMaxWaitMs: number;
+  log: FastifyBaseLogger;
+  /** Where score changes go. */
+  changes: Subject<ScoreChange[]>;
+  restartDelayMs?: number;
+}
+
+export interface PipelineStats {
+  running: boolean;
+  eventsScored: number;
+  entriesAcked: number;
+  batches: number;
+  applySecondsTotal: number;
+  lastError: string | null;
+}
+
+export interface Pipeline {
+  stats: PipelineStats;
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
+  const stats: PipelineStats = { running: false, eventsScored: 0, entriesAcked: 0, batches: 0, applySecondsTotal: 0, lastError: null };
+  let stopped = false;
+  let reader: RedisClient | null = null;
+  let sub: Subscription | null = null;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let watermark = '';
+  let inflight: Promise<unknown> = Promise.resolve();
+
+  async function apply(b: AggregatedBatch, source: StreamSource): Promise<ScoreChange[]> {
+    const t0 = performance.now();
+    let changes: ScoreChange[] = [];
+    if (compareStreamIds(b.last, watermark) > 0) {
+      changes = await opts.store.apply(b.deltas.values(), watermark, b.last);
+      watermark = b.last;
+      stats.eventsScored += b.events;
+    }
+    await opts.redis.xAck(opts.keys.stream, opts.keys.group, b.ids);
+    source.release(b.ids.length);
+    stats.entriesAcked += b.ids.length;
+    stats.batches += 1;
+    stats.applySecondsTotal += (performance.now() - t0) / 1000;
+    return changes;
+  }
+
+  async function run(): Promise<void> {
+    await ensureGroup(opts.redis, opts.keys);
+    watermark = await opts.store.watermark();
+    const rescored = await opts.store.rescoreDirty();
+    if (rescored.length > 0) opts.changes.next(rescored);
+    reader = await connectRedis(opts.redisUrl, `resonance-reader-${opts.consumer}`);
+    const source = streamSource(reader, opts.keys, {
+      consumer: opts.consumer,
+      count: opts.batchMaxSize,
+      blockMs: 1000,
+      maxInFlight: opts.batchMaxSize * 4,
+    });
+    sub = source.entries$
+      .pipe(
+        decodeEntries(),
+        skipApplied(() => watermark),
+        microBatch(opts.batchMaxSize, opts.batchMaxWaitMs),
+        aggregateBatches(opts.params),
+        concatMap((b) => from((inflight = apply(b, source)))),
+      )
+      .subscribe({
+        next: (changes) => {
+          if (changes.length > 0) opts.changes.next(changes);
+        },
+        error: (err: unknown) => void fail(err),
+      });
+    stats.running = true;
+    stats.lastError = null;
+  }
+
+  async function halt(): Promise<void> {
+    stats.running = false;
+    sub?.unsubscribe();
+    sub = null;
+    // Let a batch being applied finish, so a stop never leaves half a batch to redo.
+    await inflight.catch(() => {});
+    const r = reader;
+    reader = null;
+    if (r) await r.close().catch(() => r.destroy());
+  }
+
+  async function fail(err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    stats.lastError = message;
+    if (err instanceof StaleWatermarkError) opts.log.warn({ err }, 'pipeline: watermark moved; restarting from Redis state');
+    else opts.log.error({ err }, 'pipeline failed; restarting');
+    await halt();
+    schedule();
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      run().catch((err: unknown) => void fail(err));
+    }, opts.restartDelayMs ?? 1000);
+  }
+
+  try {
+    await run();
+  } catch (err) {
+    stats.lastError = err instanceof Error ? err.message : String(err);
+    opts.log.error({ err }, 'pipeline could not start; retrying');
+    await halt();
+    schedule();
+  }
+
+  return {
+    stats,
+    async stop() {
+      stopped = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      await halt();
+    },
+  };
+}

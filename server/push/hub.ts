@@ -1,0 +1,136 @@
+/**
+ * Live channels: which channels a batch of score changes touches, per-channel
+ * coalescing (at most MAX_UPDATES_PER_SECOND, latest state wins), sequence
+ * numbers, and one `send` to every transport. The hub knows score changes,
+ * not how they were computed; the state it sends is read when it sends.
+ */
+import { concatMap, debounceTime, from, groupBy, mergeMap, Observable, throttleTime, asyncScheduler, type SchedulerLike, type Subscription, type OperatorFunction } from 'rxjs';
+import { LIVE_LEADERBOARD_SIZE, MAX_UPDATES_PER_SECOND, parseChannel, type TickerItem } from '../../shared/live.js';
+
+/** What the hub needs to know of a change. */
+export interface Change {
+  id: string;
+  score: number;
+  prev: number | null;
+}
+
+/** Reads the current state of a channel. */
+export interface ChannelState {
+  entity(id: string): Promise<unknown>;
+  leaderboard(scope: string, limit: number): Promise<unknown>;
+  names(ids: string[]): Promise<(string | null)[]>;
+}
+
+/** A way of delivering to clients (socket.io rooms, plain WebSocket subscribers). */
+export interface Transport {
+  /** How many local clients are subscribed to the channel. */
+  count(channel: string): number;
+  send(channel: string, seq: number, data: unknown): void;
+}
+
+export const MIN_INTERVAL_MS = 1000 / MAX_UPDATES_PER_SECOND;
+/** A channel's coalescing group ends after this long without changes, so idle channels hold no timers. */
+const GROUP_IDLE_MS = 10_000;
+const TICKER_RECENT = 20;
+
+/** The channels a batch of changes makes stale; each at most once. */
+export function channelsOf(changes: readonly Change[]): string[] {
+  if (changes.length === 0) return [];
+  const out = new Set<string>();
+  for (const c of changes) out.add(`entity:${c.id}`);
+  out.add('leaderboard:global');
+  out.add('ticker');
+  return [...out];
+}
+
+/**
+ * Per channel: the first change goes at once, later ones at most every
+ * `intervalMs` with the latest winning; a channel's group closes when idle.
+ */
+export function coalescePerChannel(intervalMs: number, scheduler: SchedulerLike = asyncScheduler, idleMs = GROUP_IDLE_MS): OperatorFunction<string, string> {
+  return (source) =>
+    source.pipe(
+      groupBy((ch) => ch, { duration: (g) => g.pipe(debounceTime(idleMs, scheduler)) }),
+      mergeMap((g) => g.pipe(throttleTime(intervalMs, scheduler, { leading: true, trailing: true }))),
+    );
+}
+
+export class LiveHub {
+  private readonly transports: Transport[] = [];
+  private readonly seqs = new Map<string, number>();
+  private readonly tickerPending = new Map<string, Change>();
+  private readonly tickerRecent: TickerItem[] = [];
+  private sub: Subscription | null = null;
+
+  constructor(
+    private readonly state: ChannelState,
+    private readonly onError: (err: unknown) => void = () => {},
+    private readonly scheduler: SchedulerLike = asyncScheduler,
+  ) {}
+
+  addTransport(t: Transport): void {
+    this.transports.push(t);
+  }
+
+  /** Starts publishing the channels that `changes$` makes stale. */
+  start(changes$: Observable<Change[]>): void {
+    this.sub = changes$
+      .pipe(
+        mergeMap((batch) => {
+          for (const c of batch) this.tickerPending.set(c.id, c);
+          return from(channelsOf(batch).filter((ch) => this.subscribers(ch) > 0 || ch === 'ticker'));
+        }),
+        coalescePerChannel(MIN_INTERVAL_MS, this.scheduler),
+        groupBy((ch) => ch),
+        // One publish at a time per channel keeps its updates in order.
+        mergeMap((g) => g.pipe(concatMap((ch) => from(this.publish(ch))))),
+      )
+      .subscribe();
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+  }
+
+  subscribers(channel: string): number {
+    return this.transports.reduce((n, t) => n + t.count(channel), 0);
+  }
+
+  /** The current state and sequence number of a channel, for a new subscriber. */
+  async snapshot(channel: string): Promise<{ seq: number; data: unknown }> {
+    const seq = this.seqs.get(channel) ?? 0;
+    return { seq, data: await this.read(channel, false) };
+  }
+
+  private async read(channel: string, drainTicker: boolean): Promise<unknown> {
+    const c = parseChannel(channel);
+    if (!c) throw new Error(`not a channel: ${channel}`);
+    if (c.kind === 'entity') return this.state.entity(c.id);
+    if (c.kind === 'leaderboard') return this.state.leaderboard(c.scope, LIVE_LEADERBOARD_SIZE);
+    if (!drainTicker) return { items: [...this.tickerRecent] };
+    const pending = [...this.tickerPending.values()].slice(-TICKER_RECENT);
+    this.tickerPending.clear();
+    const names = await this.state.names(pending.map((p) => p.id));
+    const items = pending.map((p, i) => ({
+      id: p.id,
+      name: names[i] ?? p.id,
+      score: p.score,
+      delta: p.prev === null ? 0 : Math.round((p.score - p.prev) * 10) / 10,
+    }));
+    this.tickerRecent.push(...items);
+    this.tickerRecent.splice(0, Math.max(0, this.tickerRecent.length - TICKER_RECENT));
+    return { items };
+  }
+
+  private async publish(channel: string): Promise<void> {
+    try {
+      const data = await this.read(channel, true);
+      if (channel !== 'ticker' && this.subscribers(channel) === 0) return;
+      const seq = (this.seqs.get(channel) ?? 0) + 1;
+      this.seqs.set(channel, seq);
+      for (const t of this.transports) if (t.count(channel) > 0) t.send(channel, seq, data);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/** Liveness, readiness and Prometheus metrics. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Keys } from '../infra/keys.js';
+import type { RedisClient } from '../infra/redis.js';
+
+export interface Gauges {
+  /** Null when this process runs no pipeline (another role scores). */
+  pipeline: () => { running: boolean; eventsScored: number; entriesAcked: number; batches: number; applySecondsTotal: number; lastError: string | null } | null;
+  ingest: () => { accepted: number; duplicates: number; rejected: number } | null;
+  liveClients: () => number;
+}
+
+const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges: Gauges }> = async (app, { redis, keys, gauges }) => {
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ ok: true }));
+
+  app.get('/readyz', { schema: { summary: 'Readiness: Redis reachable and pipeline running', tags: ['health'] } }, async (_req, reply) => {
+    let redisOk = false;
+    try {
+      redisOk = (await redis.ping()) === 'PONG';
+    } catch {
+      redisOk = false;
+    }
+    const p = gauges.pipeline();
+    const pipelineOk = p === null || p.running;
+    const ok = redisOk && pipelineOk;
+    return reply.code(ok ? 200 : 503).send({
+      ok,
+      redis: redisOk,
+      pipeline: p === null ? 'not in this process' : p.running ? 'running' : `stopped${p.lastError ? `: ${p.lastError}` : ''}`,
+    });
+  });
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'] } }, async (_req, reply) => {
+    const lines: string[] = [];
+    const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    };
+    const i = gauges.ingest();
+    if (i) {
+      metric('resonance_events_accepted_total', 'counter', 'Events made durable.', i.accepted);
+      metric('resonance_events_duplicate_total', 'counter', 'Events acknowledged as duplicates.', i.duplicates);
+      metric('resonance_events_rejected_total', 'counter', 'Events rejected as invalid.', i.rejected);
+    }
+    const p = gauges.pipeline();
+    if (p) {
+      metric('resonance_events_scored_total', 'counter', 'Events applied to scores.', p.eventsScored);
+      metric('resonance_stream_entries_acked_total', 'counter', 'Stream entries acknowledged.', p.entriesAcked);
+      metric('resonance_batches_total', 'counter', 'Batches applied.', p.batches);
+      metric('resonance_batch_apply_seconds_total', 'counter', 'Time spent applying batches.', p.applySecondsTotal);
+      metric('resonance_pipeline_running', 'gauge', '1 while the pipeline runs.', p.running ? 1 : 0);
+    }
+    metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
+    try {
+      const groups = (await redis.sendCommand(['XINFO', 'GROUPS', keys.stream])) as unknown[];
+      for (const g of groups) {
+        const arr = g as unknown[];
+        const lag = arr[arr.indexOf('lag') + 1];
+        const pending = arr[arr.indexOf('pending') + 1];
+        metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorers.', Number(lag ?? 0));
+        metric('resonance_stream_pending', 'gauge', 'Entries delivered but not acknowledged.', Number(pending ?? 0));
+      }
+    } catch {
+      // No stream yet.
+    }
+    return reply.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
+  });
+};
+
+export default healthRoutes;
