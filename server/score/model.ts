@@ -40,8 +40,10 @@ export const ENGAGEMENT_WEIGHTS: Partial<Record<EventType, number>> = {
 
 /** Audience size that maps to a full reach component (10 million). */
 export const REACH_FULL_LOG10 = 7;
-/** Decayed weighted engagement that maps to a full engagement component (~3,000). */
-export const ENGAGEMENT_FULL_LOG10 = 3.5;
+/** Engagement is counted in units of this many like-equivalents... */
+export const ENGAGEMENT_UNIT = 2;
+/** ...and 10^4 units (20,000 decayed like-equivalents) make a full engagement component. */
+export const ENGAGEMENT_FULL_LOG10 = 4;
 export const COMPONENT_WEIGHTS = { reach: 0.25, engagement: 0.75 } as const;
 
 /** Forward-decay factor of an event at `ts`. */
@@ -142,7 +144,7 @@ export function scoreAccount(s: AccountState, p: ModelParams): ScoreResult {
   const reach = clamp100((100 * Math.log10(1 + audience)) / REACH_FULL_LOG10);
   const now = s.last > 0 ? s.last : s.first;
   const engNow = s.eng > 0 ? s.eng / decayFactor(now, p) : 0;
-  const engagement = clamp100((100 * Math.log10(1 + engNow)) / ENGAGEMENT_FULL_LOG10);
+  const engagement = clamp100((100 * Math.log10(1 + engNow / ENGAGEMENT_UNIT)) / ENGAGEMENT_FULL_LOG10);
   const blended = COMPONENT_WEIGHTS.reach * reach + COMPONENT_WEIGHTS.engagement * engagement;
   return {
     score: round1(1 + 0.99 * blended),
