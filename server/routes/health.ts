@@ -51,13 +51,10 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
     }
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
     try {
-      const groups = (await redis.sendCommand(['XINFO', 'GROUPS', keys.stream])) as unknown[];
-      for (const g of groups) {
-        const arr = g as unknown[];
-        const lag = arr[arr.indexOf('lag') + 1];
-        const pending = arr[arr.indexOf('pending') + 1];
-        metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorers.', Number(lag ?? 0));
-        metric('resonance_stream_pending', 'gauge', 'Entries delivered but not acknowledged.', Number(pending ?? 0));
+      for (const g of await redis.xInfoGroups(keys.stream)) {
+        if (g.name !== keys.group) continue;
+        metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorers.', Number(g.lag ?? 0));
+        metric('resonance_stream_pending', 'gauge', 'Entries delivered but not acknowledged.', Number(g.pending ?? 0));
       }
     } catch {
       // No stream yet.

@@ -33,7 +33,7 @@ export function appOptions(overrides: Partial<AppOptions> = {}): AppOptions {
 
 export async function startApp(overrides: Partial<AppOptions> = {}): Promise<TestApp> {
   const opts = appOptions(overrides);
-  const fastify = Fastify({ logger: false });
+  const fastify = Fastify({ logger: false, forceCloseConnections: true });
   await fastify.register(app, opts);
   await fastify.listen({ port: 0, host: '127.0.0.1' });
   const addr = fastify.server.address();

@@ -34,7 +34,7 @@ describe('pipeline operators', () => {
 
   it('microBatch emits nothing for quiet periods', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      const src = cold('100ms |');
+      const src = cold<DecodedEntry>('100ms |');
       expectObservable(src.pipe(microBatch(10, 10))).toBe('100ms |');
     });
   });

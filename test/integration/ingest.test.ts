@@ -1,0 +1,123 @@
+/** POST /api/events against the real app and a real Redis: what is accepted, what is refused, and that refusals change nothing. */
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makeKeys } from '../../server/infra/keys.js';
+import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
+
+const TS = () => Date.now() - 60_000;
+const like = (id: string, actor = 'fan', target = 'star') => ({ id, network: 'x', type: 'like', actor, target, post: 'p1', ts: TS() });
+
+describe('ingest over HTTP', () => {
+  let t: TestApp;
+  let keyed: TestApp;
+  const redis = createClient({ url: inject('redisUrl') });
+  const streamLength = (prefix: string) => redis.xLen(makeKeys(prefix).stream);
+
+  beforeAll(async () => {
+    await redis.connect();
+    t = await startApp();
+    keyed = await startApp({ ingestKeys: ['ingest-secret'], adminKey: 'admin-secret' });
+  });
+  afterAll(async () => {
+    await Promise.all([t.close(), keyed.close()]);
+    await redis.close();
+  });
+
+  it('accepts one event, an array and NDJSON, durable in the stream when 202 answers', async () => {
+    const one = await postEvents(t.url, like('one'));
+    expect(one).toEqual({ status: 202, body: { accepted: 1, duplicates: 0, rejected: [] } });
+    expect(await streamLength(t.prefix)).toBe(1);
+
+    const many = await postEvents(t.url, [like('a1'), like('a2'), like('a3')]);
+    expect(many.body).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+    expect(await streamLength(t.prefix)).toBe(4);
+
+    const res = await fetch(`${t.url}/api/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: [like('n1'), like('n2')].map((e) => JSON.stringify(e)).join('\n') + '\n{broken\n' + JSON.stringify(like('n3')) + '\n',
+    });
+    expect(res.status).toBe(202);
+    const body = await res.json();
+    expect(body.accepted).toBe(3);
+    expect(body.rejected).toEqual([{ index: 2, code: 'invalid_json', message: expect.any(String) }]);
+    expect(await streamLength(t.prefix)).toBe(7);
+  });
+
+  it('acknowledges a repeated id as a duplicate and never appends it twice', async () => {
+    const first = await postEvents(t.url, [like('dup-1'), like('dup-1'), like('dup-2')]);
+    expect(first.body).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    const again = await postEvents(t.url, [like('dup-1'), like('dup-2')]);
+    expect(again.body).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
+    // The same id on another network is another event.
+    const other = await postEvents(t.url, { ...like('dup-1'), network: 'bluesky' });
+    expect(other.body.accepted).toBe(1);
+  });
+
+  it('lists each rejected event with its index, code and message, and accepts the rest', async () => {
+    const before = await streamLength(t.prefix);
+    const res = await postEvents(t.url, [like('ok-1'), { ...like('bad-1'), network: 'X!' }, { id: 'bad-2' }, 'text', { ...like('bad-3'), ts: Date.now() + 3_600_000 }]);
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.rejected.map((r: { index: number; code: string }) => [r.index, r.code])).toEqual([
+      [1, 'invalid_field'],
+      [2, 'missing_field'],
+      [3, 'not_an_object'],
+      [4, 'ts_in_future'],
+    ]);
+    for (const r of res.body.rejected) expect(r.message.length).toBeGreaterThan(5);
+    expect(await streamLength(t.prefix)).toBe(before + 1);
+  });
+
+  it('refuses bad requests with the right status and code, and changes nothing', async () => {
+    const before = await streamLength(t.prefix);
+    const post = (body: string, type: string, headers: Record<string, string> = {}) =>
+      fetch(`${t.url}/api/events`, { method: 'POST', headers: { 'content-type': type, ...headers }, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+    expect(await post('{"id": ', 'application/json')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
+    expect(await post('', 'application/json')).toMatchObject({ status: 400, body: { error: { code: 'empty_body' } } });
+    expect(await post(JSON.stringify(like('tp')), 'text/plain')).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
+    expect(await post('a=b', 'application/x-www-form-urlencoded')).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
+    const tooMany = JSON.stringify(Array.from({ length: 10_001 }, (_, i) => like(`m${i}`)));
+    expect(await post(tooMany, 'application/json')).toMatchObject({ status: 413, body: { error: { code: 'too_many_events' } } });
+    const huge = JSON.stringify([{ ...like('huge'), post: 'x'.repeat(17 * 1024 * 1024) }]);
+    expect(await post(huge, 'application/json')).toMatchObject({ status: 413, body: { error: { code: 'body_too_large' } } });
+    expect(await streamLength(t.prefix)).toBe(before);
+  });
+
+  it('takes exactly 10,000 events in one request', async () => {
+    const res = await postEvents(t.url, Array.from({ length: 10_000 }, (_, i) => like(`max-${i}`, `fan${i % 50}`)));
+    expect(res.body).toMatchObject({ accepted: 10_000, duplicates: 0, rejected: [] });
+  });
+
+  it('with keys configured, needs an ingest key (or the admin key); 401 otherwise, before the body is read', async () => {
+    const before = await streamLength(keyed.prefix);
+    expect(await postEvents(keyed.url, like('k1'))).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect(await postEvents(keyed.url, like('k1'), { authorization: 'Bearer nope' })).toMatchObject({ status: 401 });
+    expect(await postEvents(keyed.url, like('k1'), { authorization: 'Bearer ingest-secre' })).toMatchObject({ status: 401 });
+    expect(await postEvents(keyed.url, 'not json at all', { authorization: 'Basic x' })).toMatchObject({ status: 401 });
+    expect(await streamLength(keyed.prefix)).toBe(before);
+    expect(await postEvents(keyed.url, like('k1'), { authorization: 'Bearer ingest-secret' })).toMatchObject({ status: 202, body: { accepted: 1 } });
+    expect(await postEvents(keyed.url, like('k2'), { authorization: 'Bearer admin-secret' })).toMatchObject({ status: 202, body: { accepted: 1 } });
+    expect(await streamLength(keyed.prefix)).toBe(before + 2);
+  });
+
+  it('rejected input changes no score', async () => {
+    const s = await startApp();
+    try {
+      await postEvents(s.url, [like('r1', 'a', 'target')]);
+      const entity = await until(async () => {
+        const r = await fetch(`${s.url}/api/entities/x:target`);
+        return r.status === 200 ? r.json() : undefined;
+      });
+      await postEvents(s.url, [{ ...like('r2', 'b', 'target'), ts: 'yesterday' }, { ...like('r3', 'c', 'target'), extra: 1 }]);
+      await postEvents(s.url, '{"id":"r4"', {});
+      // A later valid event for another account proves the pipeline has passed the rejected ones.
+      await postEvents(s.url, [like('r5', 'a', 'other')]);
+      await until(async () => (await fetch(`${s.url}/api/entities/x:other`)).status === 200);
+      expect(await (await fetch(`${s.url}/api/entities/x:target`)).json()).toEqual(entity);
+    } finally {
+      await s.close();
+    }
+  });
+});

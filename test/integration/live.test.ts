@@ -1,0 +1,116 @@
+/** Live updates over socket.io (/live) and the plain WebSocket (/ws/live), both on Fastify's port at once. */
+import { io as connect, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientToServerEvents, LiveFrame, ServerToClientEvents, SubscribeAck, UpdateMessage } from '../../shared/live.js';
+import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+let n = 0;
+const like = (target: string, actor = `fan${n}`) => ({ id: `l${n++}`, network: 'x', type: 'like', actor, target, ts: Date.now() - 1000 });
+
+function socketClient(url: string): Promise<Client> {
+  const s: Client = connect(`${url}/live`, { transports: ['websocket'], reconnection: false, forceNew: true });
+  return new Promise((ok, fail) => {
+    s.once('connect', () => ok(s));
+    s.once('connect_error', fail);
+  });
+}
+
+function subscribe(s: Client, channel: string): Promise<SubscribeAck> {
+  return new Promise((ok) => s.emit('subscribe', channel, ok));
+}
+
+/** A plain WebSocket client that records its frames. */
+function wsClient(url: string, channel: string): Promise<{ ws: WebSocket; frames: LiveFrame[] }> {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/live?channel=${encodeURIComponent(channel)}`);
+  const frames: LiveFrame[] = [];
+  ws.on('message', (d) => frames.push(JSON.parse(String(d)) as LiveFrame));
+  return new Promise((ok, fail) => {
+    ws.once('open', () => ok({ ws, frames }));
+    ws.once('error', fail);
+  });
+}
+
+describe('live channels', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  it('a socket.io client and a plain WebSocket, open at the same time, both get snapshots and then updates', async () => {
+    await postEvents(t.url, [like('alpha')]);
+    await until(async () => (await fetch(`${t.url}/api/entities/x:alpha`)).status === 200);
+
+    const s = await socketClient(t.url);
+    const updates: UpdateMessage[] = [];
+    s.on('update', (m) => updates.push(m));
+    const ack = await subscribe(s, 'entity:x:alpha');
+    expect(ack).toMatchObject({ ok: true, seq: 0, snapshot: { id: 'x:alpha' } });
+    const lbAck = await subscribe(s, 'leaderboard:global');
+    expect(lbAck).toMatchObject({ ok: true, snapshot: { scope: 'global', entries: expect.arrayContaining([expect.objectContaining({ id: 'x:alpha' })]) } });
+
+    const w = await wsClient(t.url, 'entity:x:alpha');
+    await until(() => w.frames.length > 0);
+    expect(w.frames[0]).toMatchObject({ type: 'snapshot', channel: 'entity:x:alpha', seq: 0, data: { id: 'x:alpha' } });
+    const before = (ack as { snapshot: { score: number } }).snapshot.score;
+
+    await postEvents(t.url, Array.from({ length: 20 }, () => like('alpha')));
+    const sUpdate = await until(() => updates.find((u) => u.channel === 'entity:x:alpha' && (u.data as { score: number }).score > before));
+    const wUpdate = await until(() => w.frames.find((f) => f.type === 'update' && (f.data as { score: number }).score > before));
+    expect(sUpdate.seq).toBeGreaterThanOrEqual(1);
+    expect(wUpdate).toMatchObject({ type: 'update', channel: 'entity:x:alpha', data: { id: 'x:alpha' } });
+    await until(() => updates.find((u) => u.channel === 'leaderboard:global'));
+
+    // Seqs grow by one per channel.
+    const entitySeqs = updates.filter((u) => u.channel === 'entity:x:alpha').map((u) => u.seq);
+    expect(entitySeqs).toEqual(entitySeqs.map((_, i) => entitySeqs[0]! + i));
+    s.disconnect();
+    w.ws.close();
+  });
+
+  it('an unknown channel is refused in the ack and on the WebSocket', async () => {
+    const s = await socketClient(t.url);
+    expect(await subscribe(s, 'everything')).toEqual({ ok: false, error: { code: 'invalid_channel', message: expect.any(String) } });
+    expect(await subscribe(s, 'leaderboard:nope')).toMatchObject({ ok: false, error: { code: 'invalid_channel' } });
+    s.disconnect();
+    const w = new WebSocket(`${t.url.replace('http', 'ws')}/ws/live?channel=bogus`);
+    const frames: LiveFrame[] = [];
+    w.on('message', (d) => frames.push(JSON.parse(String(d)) as LiveFrame));
+    const code = await new Promise<number>((ok) => w.on('close', (c) => ok(c)));
+    expect(code).toBe(1008);
+    expect(frames).toEqual([{ type: 'error', error: { code: 'invalid_channel', message: expect.any(String) } }]);
+  });
+
+  it('a busy channel publishes at most 10 updates a second, and the last one carries the latest state', async () => {
+    await postEvents(t.url, [like('busy')]);
+    await until(async () => (await fetch(`${t.url}/api/entities/x:busy`)).status === 200);
+    const s = await socketClient(t.url);
+    const times: number[] = [];
+    let last: UpdateMessage | undefined;
+    s.on('update', (m) => {
+      if (m.channel !== 'entity:x:busy') return;
+      times.push(Date.now());
+      last = m;
+    });
+    await subscribe(s, 'entity:x:busy');
+    // 40 separate requests over ~1.2 s: far more changes than updates allowed.
+    for (let i = 0; i < 40; i++) {
+      await postEvents(t.url, [like('busy')]);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const final = await until(async () => {
+      const e = await (await fetch(`${t.url}/api/entities/x:busy`)).json();
+      return (last?.data as { score: number } | undefined)?.score === e.score && Number(e.updatedAt) !== 0 ? e : undefined;
+    });
+    expect((last!.data as { score: number }).score).toBe(final.score);
+    // In any window of one second there are at most 10 updates (+1 for the leading edge).
+    for (let i = 0; i < times.length; i++) {
+      const inWindow = times.filter((x) => x >= times[i]! && x < times[i]! + 1000).length;
+      expect(inWindow).toBeLessThanOrEqual(11);
+    }
+    expect(times.length).toBeGreaterThan(3);
+    s.disconnect();
+  });
+});

@@ -1,0 +1,134 @@
+/** Ingest → stream → pipeline → Redis → read API, against a real Redis. */
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makeKeys } from '../../server/infra/keys.js';
+import { modelParams } from '../../server/score/model.js';
+import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
+import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
+
+const ts = (minAgo: number) => Date.now() - minAgo * 60_000;
+const scored = (t: TestApp, n: number) => until(() => (t.app.pipeline!.stats.eventsScored >= n ? true : undefined), 15_000, `${n} events scored`);
+
+describe('pipeline and read API', () => {
+  let t: TestApp;
+  const redis = createClient({ url: inject('redisUrl') });
+  beforeAll(async () => {
+    await redis.connect();
+    t = await startApp();
+  });
+  afterAll(async () => {
+    await t.close();
+    await redis.close();
+  });
+
+  it('scores ingested events; the entity and the leaderboard agree', async () => {
+    const events = [
+      { id: 'p0', network: 'x', type: 'profile', actor: 'mashable', name: 'Mashable', followers: 9_000_000, ts: ts(50) },
+      { id: 'p1', network: 'x', type: 'post', actor: 'mashable', post: 'm1', ts: ts(40) },
+      ...Array.from({ length: 30 }, (_, i) => ({ id: `r${i}`, network: 'x', type: 'reply', actor: `u${i}`, target: 'mashable', post: 'm1', ts: ts(30) })),
+      { id: 'q1', network: 'x', type: 'post', actor: 'quiet', post: 'q1', ts: ts(30) },
+      { id: 'q2', network: 'x', type: 'like', actor: 'u1', target: 'quiet', post: 'q1', ts: ts(20) },
+    ];
+    expect((await postEvents(t.url, events)).body.accepted).toBe(events.length);
+    await scored(t, events.length);
+
+    const m = await (await fetch(`${t.url}/api/entities/x:mashable`)).json();
+    expect(m).toMatchObject({ id: 'x:mashable', name: 'Mashable', kind: 'person', accounts: ['x:mashable'], rank: 1, topics: [] });
+    expect(m.score).toBeGreaterThan(1);
+    expect(m.score).toBeLessThanOrEqual(100);
+    expect(Math.round(m.score * 10) / 10).toBe(m.score);
+    expect(m.components.reach).toBeGreaterThan(90);
+    expect(m.components.engagement).toBeGreaterThan(0);
+    expect(Date.parse(m.updatedAt)).toBe(events[2]!.ts);
+
+    const quiet = await (await fetch(`${t.url}/api/entities/x:quiet`)).json();
+    expect(quiet.score).toBeLessThan(m.score);
+
+    const lb = await (await fetch(`${t.url}/api/leaderboard?limit=500`)).json();
+    expect(lb.scope).toBe('global');
+    // Every account that appeared is scored: 2 subjects and 30 repliers.
+    expect(lb.total).toBe(32);
+    expect(lb.entries[0]).toMatchObject({ rank: 1, id: 'x:mashable', name: 'Mashable', score: m.score });
+    for (const entry of lb.entries.slice(0, 5)) {
+      const e = await (await fetch(`${t.url}/api/entities/${encodeURIComponent(entry.id)}`)).json();
+      expect(e.score).toBe(entry.score);
+      expect(e.rank).toBe(entry.rank);
+    }
+    const page = await (await fetch(`${t.url}/api/leaderboard?limit=2&offset=1`)).json();
+    expect(page.entries.map((x: { rank: number }) => x.rank)).toEqual([2, 3]);
+    expect(page.entries[0].id).toBe(lb.entries[1].id);
+  });
+
+  it('answers 404 for an unknown entity and 400 for a bad leaderboard query', async () => {
+    expect(await (await fetch(`${t.url}/api/entities/x:nobody`)).json()).toEqual({ error: { code: 'entity_not_found', message: 'no entity "x:nobody"' } });
+    for (const q of ['limit=0', 'limit=501', 'scope=everything', 'offset=-1', 'limit=ten']) {
+      const r = await fetch(`${t.url}/api/leaderboard?${q}`);
+      expect(r.status, q).toBe(400);
+      expect((await r.json()).error.code).toBe('invalid_request');
+    }
+  });
+
+  it('health, readiness, metrics and the OpenAPI document', async () => {
+    expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ ok: true });
+    expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ ok: true, redis: true, pipeline: 'running' });
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^resonance_events_scored_total \d+$/m);
+    expect(metrics).toMatch(/^resonance_stream_lag \d+$/m);
+    const doc = await (await fetch(`${t.url}/docs/json`)).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/events', '/api/entities/{id}', '/api/leaderboard', '/healthz', '/readyz']));
+    expect(doc.paths['/api/events'].post.requestBody.content['application/json'].schema.oneOf[0].properties.network.pattern).toBe('^[a-z0-9][a-z0-9-]{0,31}$');
+    expect((await fetch(`${t.url}/docs`)).status).toBe(200);
+  });
+
+  it('the apply refuses a batch whose watermark is stale, so a redelivered batch never counts twice', async () => {
+    const prefix = testPrefix();
+    const keys = makeKeys(prefix);
+    const store = createScoreStore(redis as never, keys, modelParams(30));
+    const delta = { id: 'x:w', eng: 8, follows: 1, last: 1000, first: 1000, counts: { like: 1 } };
+    await store.apply([delta], '', '5-0');
+    expect(await store.watermark()).toBe('5-0');
+    await expect(store.apply([delta], '', '5-0')).rejects.toBeInstanceOf(StaleWatermarkError);
+    expect(await redis.hGet(keys.account('x:w'), 'eng')).toBe('8');
+    expect(await redis.hGet(keys.account('x:w'), 'nf')).toBe('1');
+  });
+
+  it('scores accounts a crash left dirty between the two steps of an apply', async () => {
+    const prefix = testPrefix();
+    const keys = makeKeys(prefix);
+    const store = createScoreStore(redis as never, keys, modelParams(30));
+    // State written by step 1, score never written: what a crash between the steps leaves.
+    await redis.hSet(keys.account('x:d'), { eng: '100', last: String(Date.UTC(2025, 0, 1)), first: '1' });
+    await redis.sAdd(keys.dirty, keys.account('x:d'));
+    const changes = await store.rescoreDirty();
+    expect(changes).toEqual([{ id: 'x:d', score: expect.any(Number), prev: null }]);
+    expect(changes[0]!.score).toBeGreaterThan(1);
+    expect(await redis.sCard(keys.dirty)).toBe(0);
+    expect(await redis.zScore(keys.leaderboard('global'), 'x:d')).toBe(changes[0]!.score);
+  });
+
+  it('after a restart, entries delivered but never acknowledged are claimed and applied exactly once', async () => {
+    const opts = { keyPrefix: testPrefix() };
+    const a = await startApp(opts);
+    const ev = (i: number) => ({ id: `c${i}`, network: 'x', type: 'like', actor: `u${i}`, target: 'claimed', ts: ts(5) });
+    await postEvents(a.url, [ev(0)]);
+    await scored(a, 1);
+    await a.close();
+    // A consumer that read but died before XACK leaves entries pending.
+    const keys = makeKeys(opts.keyPrefix);
+    const ingestOnly = await startApp({ ...opts, roles: new Set(['ingest']) });
+    await postEvents(ingestOnly.url, [ev(1), ev(2)]);
+    await ingestOnly.close();
+    await redis.xReadGroup(keys.group, 'dead-consumer', { key: keys.stream, id: '>' }, { COUNT: 10 });
+    const pendingBefore = (await redis.xPending(keys.stream, keys.group)).pending;
+    expect(pendingBefore).toBe(2);
+    const b = await startApp(opts);
+    try {
+      await until(async () => ((await redis.xPending(keys.stream, keys.group)).pending === 0 ? true : undefined), 10_000, 'pending claimed');
+      const e = await (await fetch(`${b.url}/api/entities/x:claimed`)).json();
+      expect(Number(await redis.hGet(keys.account('x:claimed'), 'n:like'))).toBe(3);
+      expect(e.score).toBeGreaterThan(1);
+    } finally {
+      await b.close();
+    }
+  });
+});
