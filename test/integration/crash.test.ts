@@ -1,0 +1,130 @@
+/**
+ * The process is killed (SIGKILL) in the middle of a stream of acknowledged
+ * events, restarted, and the producer resends what it had no answer for (and,
+ * being at-least-once, one batch it had). Every score must then equal that of
+ * a clean run of the same events: nothing lost, nothing counted twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../server/infra/redis-server.js';
+import { makeKeys } from '../../server/infra/keys.js';
+import { postEvents, testPrefix, until } from '../helpers/app.js';
+
+const BATCHES = 30;
+const PER_BATCH = 100;
+const T0 = Date.UTC(2026, 9, 1);
+const TYPES = ['like', 'like', 'reply', 'share', 'mention', 'follow', 'unfollow', 'click', 'conversion'] as const;
+
+function batch(b: number): object[] {
+  return Array.from({ length: PER_BATCH }, (_, i) => {
+    const k = b * PER_BATCH + i;
+    const type = TYPES[k % TYPES.length]!;
+    const base = { id: `ev-${k}`, network: 'x', actor: `u${(k * 7) % 97}`, ts: T0 + k * 1000 };
+    if (k % 50 === 0) return { ...base, type: 'profile', followers: 100 + k, name: `User ${k % 97}` };
+    return { ...base, type, target: `t${k % 23}`, ...(type === 'conversion' ? { value: k % 40 } : {}) };
+  });
+}
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<void>;
+}
+
+async function startServer(prefix: string): Promise<Proc> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/server.ts'], {
+    env: { ...process.env, REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BATCH_SIZE: '50', BATCH_WAIT_MS: '200' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += String(d)));
+  child.stderr!.on('data', (d) => (out += String(d)));
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  const url = `http://127.0.0.1:${port}`;
+  await until(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 30_000, `server on ${port} ready: ${out}`);
+  return { child, url, exited };
+}
+
+async function drained(prefix: string, redis: ReturnType<typeof createClient>): Promise<void> {
+  const keys = makeKeys(prefix);
+  await until(async () => {
+    const [g] = await redis.xInfoGroups(keys.stream);
+    return g && Number(g.lag) === 0 && Number(g.pending) === 0 ? true : undefined;
+  }, 30_000, 'stream drained');
+}
+
+async function state(prefix: string, redis: ReturnType<typeof createClient>): Promise<Map<string, Record<string, string>>> {
+  const keys = makeKeys(prefix);
+  const ids = await redis.zRange(keys.leaderboard('global'), 0, -1);
+  const out = new Map<string, Record<string, string>>();
+  for (const id of ids) out.set(id, await redis.hGetAll(keys.account(id)));
+  return out;
+}
+
+describe('crash in the middle of a stream', () => {
+  const redis = createClient({ url: inject('redisUrl') });
+  const procs: Proc[] = [];
+  beforeAll(() => redis.connect());
+  afterAll(async () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await redis.close();
+  });
+
+  it('a killed and restarted server ends with exactly the scores of a clean run', async () => {
+    const crashed = testPrefix();
+    const clean = testPrefix();
+
+    const a = await startServer(crashed);
+    procs.push(a);
+    const acked = new Set<number>();
+    for (let b = 0; b < 10; b++) {
+      const r = await postEvents(a.url, batch(b));
+      expect(r.body.accepted).toBe(PER_BATCH);
+      acked.add(b);
+    }
+    // Batch 10 is in flight when the process dies; its answer may never come.
+    const inFlight = postEvents(a.url, batch(10)).then(
+      (r) => r.status === 202 && acked.add(10),
+      () => false,
+    );
+    a.child.kill('SIGKILL');
+    await a.exited;
+    await inFlight;
+
+    // Scoring was interrupted: some appended entries were not yet applied and acknowledged.
+    const keys = makeKeys(crashed);
+    const [g] = await redis.xInfoGroups(keys.stream);
+    expect(Number(g!.lag) + Number(g!.pending)).toBeGreaterThan(0);
+
+    const b = await startServer(crashed);
+    procs.push(b);
+    let duplicates = 0;
+    for (let i = 0; i < BATCHES; i++) {
+      // At-least-once producer: resend everything without an answer, and batch 9 although it was answered.
+      if (acked.has(i) && i !== 9) continue;
+      const r = await postEvents(b.url, batch(i));
+      expect(r.status).toBe(202);
+      duplicates += r.body.duplicates;
+    }
+    expect(duplicates).toBeGreaterThanOrEqual(PER_BATCH);
+    await drained(crashed, redis);
+
+    const c = await startServer(clean);
+    procs.push(c);
+    for (let i = 0; i < BATCHES; i++) expect((await postEvents(c.url, batch(i))).body.accepted).toBe(PER_BATCH);
+    await drained(clean, redis);
+
+    const [after, reference] = await Promise.all([state(crashed, redis), state(clean, redis)]);
+    expect(reference.size).toBeGreaterThan(100);
+    expect([...after.keys()].sort()).toEqual([...reference.keys()].sort());
+    for (const [id, ref] of reference) {
+      const got = after.get(id)!;
+      expect(got.s, id).toBe(ref.s);
+      for (const f of Object.keys(ref).filter((k) => k.startsWith('n:') || ['nf', 'last', 'first', 'f', 'name'].includes(k))) expect(got[f], `${id} ${f}`).toBe(ref[f]);
+      expect(Number(got.eng ?? 0)).toBeCloseTo(Number(ref.eng ?? 0), 6);
+    }
+    expect(await redis.zRangeWithScores(keys.leaderboard('global'), 0, -1)).toEqual(await redis.zRangeWithScores(makeKeys(clean).leaderboard('global'), 0, -1));
+  });
+});
