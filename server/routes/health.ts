@@ -14,12 +14,10 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ ok: true }));
 
   app.get('/readyz', { schema: { summary: 'Readiness: Redis reachable and pipeline running', tags: ['health'] } }, async (_req, reply) => {
-    let redisOk = false;
-    try {
-      redisOk = (await redis.ping()) === 'PONG';
-    } catch {
-      redisOk = false;
-    }
+    const redisOk = await redis.ping().then(
+      (r) => r === 'PONG',
+      () => false,
+    );
     const p = gauges.pipeline();
     const pipelineOk = p === null || p.running;
     const ok = redisOk && pipelineOk;

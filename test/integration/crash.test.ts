@@ -5,10 +5,10 @@
  * a clean run of the same events: nothing lost, nothing counted twice.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../server/infra/redis-server.js';
 import { makeKeys } from '../../server/infra/keys.js';
+import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { postEvents, testPrefix, until } from '../helpers/app.js';
 
 const BATCHES = 30;
@@ -47,7 +47,7 @@ async function startServer(prefix: string): Promise<Proc> {
   return { child, url, exited };
 }
 
-async function drained(prefix: string, redis: ReturnType<typeof createClient>): Promise<void> {
+async function drained(prefix: string, redis: RedisClient): Promise<void> {
   const keys = makeKeys(prefix);
   await until(async () => {
     const [g] = await redis.xInfoGroups(keys.stream);
@@ -55,7 +55,7 @@ async function drained(prefix: string, redis: ReturnType<typeof createClient>): 
   }, 30_000, 'stream drained');
 }
 
-async function state(prefix: string, redis: ReturnType<typeof createClient>): Promise<Map<string, Record<string, string>>> {
+async function state(prefix: string, redis: RedisClient): Promise<Map<string, Record<string, string>>> {
   const keys = makeKeys(prefix);
   const ids = await redis.zRange(keys.leaderboard('global'), 0, -1);
   const out = new Map<string, Record<string, string>>();
@@ -64,9 +64,11 @@ async function state(prefix: string, redis: ReturnType<typeof createClient>): Pr
 }
 
 describe('crash in the middle of a stream', () => {
-  const redis = createClient({ url: inject('redisUrl') });
+  let redis: RedisClient;
   const procs: Proc[] = [];
-  beforeAll(() => redis.connect());
+  beforeAll(async () => {
+    redis = await connectRedis(inject('redisUrl'), 'test');
+  });
   afterAll(async () => {
     for (const p of procs) p.child.kill('SIGKILL');
     await redis.close();

@@ -1,7 +1,7 @@
 /** POST /api/events against the real app and a real Redis: what is accepted, what is refused, and that refusals change nothing. */
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys } from '../../server/infra/keys.js';
+import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
 
 const TS = () => Date.now() - 60_000;
@@ -10,11 +10,11 @@ const like = (id: string, actor = 'fan', target = 'star') => ({ id, network: 'x'
 describe('ingest over HTTP', () => {
   let t: TestApp;
   let keyed: TestApp;
-  const redis = createClient({ url: inject('redisUrl') });
+  let redis: RedisClient;
   const streamLength = (prefix: string) => redis.xLen(makeKeys(prefix).stream);
 
   beforeAll(async () => {
-    await redis.connect();
+    redis = await connectRedis(inject('redisUrl'), 'test');
     t = await startApp();
     keyed = await startApp({ ingestKeys: ['ingest-secret'], adminKey: 'admin-secret' });
   });

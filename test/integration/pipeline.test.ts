@@ -1,7 +1,7 @@
 /** Ingest → stream → pipeline → Redis → read API, against a real Redis. */
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys } from '../../server/infra/keys.js';
+import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { modelParams } from '../../server/score/model.js';
 import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
@@ -11,9 +11,9 @@ const scored = (t: TestApp, n: number) => until(() => (t.app.pipeline!.stats.eve
 
 describe('pipeline and read API', () => {
   let t: TestApp;
-  const redis = createClient({ url: inject('redisUrl') });
+  let redis: RedisClient;
   beforeAll(async () => {
-    await redis.connect();
+    redis = await connectRedis(inject('redisUrl'), 'test');
     t = await startApp();
   });
   afterAll(async () => {
@@ -83,7 +83,7 @@ describe('pipeline and read API', () => {
   it('the apply refuses a batch whose watermark is stale, so a redelivered batch never counts twice', async () => {
     const prefix = testPrefix();
     const keys = makeKeys(prefix);
-    const store = createScoreStore(redis as never, keys, modelParams(30));
+    const store = createScoreStore(redis, keys, modelParams(30));
     const delta = { id: 'x:w', eng: 8, follows: 1, last: 1000, first: 1000, counts: { like: 1 } };
     await store.apply([delta], '', '5-0');
     expect(await store.watermark()).toBe('5-0');
@@ -95,7 +95,7 @@ describe('pipeline and read API', () => {
   it('scores accounts a crash left dirty between the two steps of an apply', async () => {
     const prefix = testPrefix();
     const keys = makeKeys(prefix);
-    const store = createScoreStore(redis as never, keys, modelParams(30));
+    const store = createScoreStore(redis, keys, modelParams(30));
     // State written by step 1, score never written: what a crash between the steps leaves.
     await redis.hSet(keys.account('x:d'), { eng: '100', last: String(Date.UTC(2025, 0, 1)), first: '1' });
     await redis.sAdd(keys.dirty, keys.account('x:d'));

@@ -1,0 +1,68 @@
+/** The Pulse page in headless Chromium, served by the real app: it shows the leaderboard and moves without reload. */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
+import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js';
+
+let n = 0;
+const ev = (type: string, actor: string, target?: string, extra: object = {}) => ({
+  id: `b${n++}`,
+  network: 'x',
+  type,
+  actor,
+  ...(target ? { target } : {}),
+  ts: Date.now() - 1000,
+  ...extra,
+});
+
+describe('Pulse (/)', () => {
+  let t: TestApp;
+  let browser: Browser;
+  beforeAll(async () => {
+    t = await startApp({ webDir: inject('webDir') });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shows the live leaderboard and a score change after events are posted, without reload', async () => {
+    await postEvents(t.url, [
+      ev('profile', 'wired', undefined, { name: 'WIRED', followers: 5_000_000 }),
+      ev('profile', 'quiet', undefined, { name: 'Quiet <b>Co</b>', followers: 100 }),
+      ...Array.from({ length: 5 }, (_, i) => ev('like', `fan${i}`, 'wired')),
+      ev('like', 'fan0', 'quiet'),
+    ]);
+    await until(async () => (await (await fetch(`${t.url}/api/leaderboard`)).json()).total >= 3);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/`);
+    await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor();
+    const quietRow = page.locator('[data-testid="pulse-row"][data-id="x:quiet"]');
+    await quietRow.waitFor();
+    // A name holding HTML is shown as text, never run.
+    await expect(quietRow.textContent()).resolves.toContain('Quiet <b>Co</b>');
+    const before = Number(await quietRow.getByTestId('score').textContent());
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+
+    await postEvents(t.url, Array.from({ length: 30 }, (_, i) => ev('reply', `replier${i}`, 'quiet')));
+    await page.waitForFunction(
+      (prev) => Number(document.querySelector('[data-id="x:quiet"] [data-testid="score"]')?.textContent) > prev,
+      before,
+      { timeout: 15_000 },
+    );
+    const after = Number(await quietRow.getByTestId('score').textContent());
+    expect(after).toBeGreaterThan(before);
+    const api = await (await fetch(`${t.url}/api/entities/x:quiet`)).json();
+    await until(async () => Number(await quietRow.getByTestId('score').textContent()) === api.score, 5000, 'page shows the API score');
+    // Same page, never reloaded.
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    // Let the rank animation settle (the status pill's pulse runs forever and is not waited for).
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.effect?.getTiming().iterations === Infinity));
+    await screenshot(page, 'pulse');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
