@@ -44,6 +44,13 @@ describe('first score model', () => {
     expect(score).toBeLessThan(15);
   });
 
+  it('reproduces the worked example of docs/scoring.md', () => {
+    const events = [e('post', 'new', undefined), ...['a', 'b', 'c', 'd', 'e'].map((who) => e('like', who, 'new'))];
+    const state = fold(aggregate(events, P).values()).get('x:new')!;
+    expect(scoreAccount(state, P)).toEqual({ score: 11.1, components: { reach: 0, engagement: 13.6 } });
+    expect(scoreAccount({ ...state, last: state.last + 30 * DAY_MS }, P).score).toBe(7.5);
+  });
+
   it('an account that only acted (liked someone) exists with the floor score', () => {
     expect(scoreOf([e('like', 'fan', 'star')], 'x:fan').score).toBe(1);
   });
