@@ -19,28 +19,41 @@ api_port="${API_PORT:-8080}"
 export API_URL="${API_URL:-http://127.0.0.1:${api_port}}"
 
 # Job control puts each job in its own process group, so the API server
-# (npx -> tsx watch -> node -> redis-server) can be stopped as a whole.
+# (npx -> tsx watch -> node -> redis-server) and Vite can each be stopped as a
+# whole. Both run in the background with stdin from /dev/null (a background
+# job reading the terminal would be stopped); this script waits for Vite, and
+# Ctrl-C or a TERM to it stops both.
 set -m
 
 api_pid=""
+vite_pid=""
 # shellcheck disable=SC2317  # called by the EXIT trap
-stop_api() {
-  if [[ -n "$api_pid" ]] && kill -0 "$api_pid" 2>/dev/null; then
-    say "stopping the API server..."
-    kill -TERM -- "-${api_pid}" 2>/dev/null || kill -TERM "$api_pid" 2>/dev/null || true
-    wait "$api_pid" 2>/dev/null || true
+stop_job() {
+  local name="$1" pid="$2"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    say "stopping ${name}..."
+    kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   fi
 }
-trap stop_api EXIT
+# shellcheck disable=SC2317  # called by the EXIT trap
+stop_all() {
+  stop_job Vite "$vite_pid"
+  stop_job "the API server" "$api_pid"
+}
+trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
 say "starting the API server on port ${api_port} (tsx watch server/server.ts --source demo)..."
-# stdin from /dev/null: a background job reading the terminal would be stopped.
 npx tsx watch server/server.ts --source demo --port "$api_port" </dev/null &
 api_pid=$!
 
-say "starting Vite; the page is at http://localhost:5173/ (API proxied to ${API_URL})"
+say "starting Vite; the page is at http://localhost:5173/ (API proxied to ${API_URL}); Ctrl-C stops both."
+npx vite </dev/null &
+vite_pid=$!
+
 status=0
-npx vite || status=$?
+wait "$vite_pid" || status=$?
+vite_pid=""
 exit "$status"

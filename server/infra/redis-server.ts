@@ -3,9 +3,9 @@
  * Redis when REDIS_URL is unset, and the test and benchmark Redis.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface RedisServerHandle {
   url: string;
@@ -50,11 +50,28 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * A redis-server left running on this data folder by a process that was
+ * killed outright would share its files with the new one: stop it first.
+ */
+async function stopOrphan(pidfile: string): Promise<void> {
+  if (!existsSync(pidfile)) return;
+  const pid = Number(readFileSync(pidfile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const cmdline = `/proc/${pid}/cmdline`;
+  const isRedis = () => existsSync(cmdline) && readFileSync(cmdline, 'utf8').includes('redis-server');
+  if (!isRedis()) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isRedis(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Starts redis-server on loopback and resolves once it accepts connections. */
 export async function startRedisServer(opts: RedisServerOptions): Promise<RedisServerHandle> {
   if (!hasRedisServer()) throw new RedisServerMissingError();
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
+  const pidfile = join(dir, 'redis.pid');
+  await stopOrphan(pidfile);
   const port = opts.port ?? (await freePort());
   const aof = (opts.persistence ?? 'aof') === 'aof';
   const args = [
@@ -66,6 +83,7 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
     '--appendfsync', 'everysec',
     '--protected-mode', 'yes',
     '--loglevel', 'warning',
+    '--pidfile', pidfile,
     ...(opts.extra ?? []),
   ];
   const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
