@@ -26,7 +26,9 @@ import socketIoPlugin from './push/socketio.js';
 import wsLive from './push/ws.js';
 import entityRoutes from './routes/entities.js';
 import healthRoutes from './routes/health.js';
-import { modelParams } from './score/model.js';
+import { createEntities, type Entities } from './score/entities.js';
+import { checkLandmark, modelParams } from './score/model.js';
+import { createReads } from './score/reads.js';
 import { createScoreStore, type ScoreChange } from './score/store.js';
 
 export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel'> & {
@@ -40,6 +42,7 @@ declare module 'fastify' {
     ingest: Ingest | null;
     pipeline: Pipeline | null;
     hub: LiveHub | null;
+    entities: Entities;
   }
 }
 
@@ -74,7 +77,10 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   const { redis, keys } = fastify;
   const params = modelParams(opts.halfLifeDays);
+  const landmarkProblem = checkLandmark(params, Date.now() + 365 * 86_400_000);
+  if (landmarkProblem) throw new Error(landmarkProblem);
   const store = createScoreStore(redis, keys, params);
+  const reads = createReads(redis, keys, store, params);
   const auth = { ingestKeys: opts.ingestKeys, adminKey: opts.adminKey };
   const changesChannel = `${opts.keyPrefix}:changes`;
   const changes = new Subject<ScoreChange[]>();
@@ -101,6 +107,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
         batchMaxWaitMs: opts.batchMaxWaitMs,
         log: fastify.log,
         changes,
+        sweepStaleMs: params.halfLifeMs / 720,
       });
     });
     fastify.addHook('preClose', async () => {
@@ -113,9 +120,9 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   if (opts.roles.has('push')) {
     const hub = new LiveHub(
       {
-        entity: (id) => store.entity(id),
-        leaderboard: (scope, limit) => store.leaderboard(scope, limit, 0),
-        names: (ids) => Promise.all(ids.map((id) => redis.hGet(keys.account(id), 'name').then((n) => n ?? null))),
+        entity: (id) => reads.entity(id).catch(() => null),
+        leaderboard: (scope, limit) => reads.leaderboard(scope, limit, 0),
+        names: (ids) => Promise.all(ids.map((id) => redis.hGet(keys.score(id), 'name').then((n) => n ?? null))),
       },
       (err) => fastify.log.warn({ err }, 'live publish failed'),
     );
@@ -134,7 +141,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
     await fastify.register(wsLive, { hub });
   }
 
-  await fastify.register(entityRoutes, { store });
+  fastify.decorate('entities', createEntities(redis, keys, store, (c) => changes.next(c)));
+  await fastify.register(entityRoutes, { reads, entities: fastify.entities, auth });
   await fastify.register(healthRoutes, {
     redis,
     keys,

@@ -48,7 +48,8 @@ Options (each also read from the environment variable shown):
   --role R              ROLE             all (default) | ingest | score | push; a comma
                                          list runs several roles in one process
   --source S            SOURCE           none (default) | demo: the built-in simulator
-  --demo-rate N         DEMO_RATE        simulated events per second (default 40)
+  --demo-rate N         DEMO_RATE        simulated events per second (default 10), after
+                                         a week of history (200,000 events) at start
   --demo-seed N         DEMO_SEED        simulator seed (default 42)
   --batch-size N        BATCH_SIZE       most events scored in one batch (default 1000)
   --batch-wait-ms N     BATCH_WAIT_MS    longest wait to fill a batch (default 25)
@@ -134,7 +135,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     dedupeWindowSec: num('DEDUPE_WINDOW', get('dedupe-window'), 600, 1, 7 * 86400),
     roles,
     source,
-    demoRate: num('DEMO_RATE', get('demo-rate'), 40, 0, 1_000_000),
+    demoRate: num('DEMO_RATE', get('demo-rate'), 10, 0, 1_000_000),
     demoSeed: num('DEMO_SEED', get('demo-seed'), 42, 0),
     batchMaxSize: num('BATCH_SIZE', get('batch-size'), 1000, 1, 100_000),
     batchMaxWaitMs: num('BATCH_WAIT_MS', get('batch-wait-ms'), 25, 0, 10_000),

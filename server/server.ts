@@ -82,7 +82,8 @@ async function main(): Promise<void> {
 
   if (config.source === 'demo') {
     if (!fastify.ingest) throw new Error('--source demo needs the ingest role in this process');
-    stopDemo = startDemo(fastify.ingest, { rate: config.demoRate, seed: config.demoSeed, log: fastify.log });
+    const { entities } = fastify;
+    stopDemo = startDemo(fastify.ingest, { rate: config.demoRate, seed: config.demoSeed, log: fastify.log, register: (e) => entities.put(e.id, e) });
   }
   const addr = fastify.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;

@@ -1,37 +1,73 @@
 /**
  * Every Redis key the server uses, in one place. All share the configured
- * prefix, whose `{...}` hash tag keeps a script's keys in one Cluster slot.
+ * prefix, whose `{...}` hash tag keeps them in one Cluster slot: the scripts
+ * build per-account keys from `base` with the same names as here.
  */
 export interface Keys {
-  /** The durable event log (a stream); one JSON field `e` per entry. */
+  /** `<prefix>:`, the start of every key. */
+  base: string;
+  /** The durable event log (a stream); fields `e` (event JSON) and `q` (actor's score at ingest). */
   stream: string;
   /** Consumer group of the scorers. */
   group: string;
-  /** Hash: `wm` = the last stream id applied (the redelivery guard). */
+  /** Hash: `wm` = last stream id applied (the redelivery guard), `clock` = latest event time applied. */
   meta: string;
-  /** Set of account keys whose state changed but whose score is not written yet. */
+  /** Set of entity ids whose inputs changed and whose score is not written yet. */
   dirty: string;
-  /** Dedupe bucket `n`: the producer ids seen in that window. */
+  /** Sorted set: entity id → event time its score was computed at (drives the decay sweep). */
+  scoredAt: string;
+  /** Sorted set: account id → the account's own score (read at ingest to weigh its engagement). */
+  accountScores: string;
+  /** Hash: account id → the entity that claims it. */
+  owner: string;
+  /** Set of registered entity ids. */
+  entities: string;
   dedupe(bucket: number): string;
-  /** Account state hash. */
+  /** Account state hash (see the APPLY script). */
   account(id: string): string;
-  /** Leaderboard sorted set of a scope. */
+  /** Per-post sums and topics of an account. */
+  posts(id: string): string;
+  /** Top posts of an account by value. */
+  topPosts(id: string): string;
+  /** Top engagers of an account by weight. */
+  topEngagers(id: string): string;
+  /** Entity score record: score, components, topics, scopes. */
+  score(id: string): string;
+  /** Registered entity: name, kind. */
+  entity(id: string): string;
+  /** Accounts of a registered entity. */
+  entityAccounts(id: string): string;
+  /** Score history: minute buckets for a day, hour buckets for 30 days. */
+  historyMinutes(id: string): string;
+  historyHours(id: string): string;
   leaderboard(scope: string): string;
+  /** Prefixes of derived keys (a rebuild deletes them). */
+  derived: string[];
 }
 
 export function makeKeys(prefix: string): Keys {
+  const b = `${prefix}:`;
   return {
-    stream: `${prefix}:events`,
+    base: b,
+    stream: `${b}events`,
     group: 'scorers',
-    meta: `${prefix}:meta`,
-    dirty: `${prefix}:dirty`,
-    dedupe: (bucket) => `${prefix}:dd:${bucket}`,
-    account: (id) => `${prefix}:a:${id}`,
-    leaderboard: (scope) => `${prefix}:lb:${scope}`,
+    meta: `${b}meta`,
+    dirty: `${b}dirty`,
+    scoredAt: `${b}sc`,
+    accountScores: `${b}as`,
+    owner: `${b}owner`,
+    entities: `${b}entities`,
+    dedupe: (bucket) => `${b}dd:${bucket}`,
+    account: (id) => `${b}a:${id}`,
+    posts: (id) => `${b}p:${id}`,
+    topPosts: (id) => `${b}po:${id}`,
+    topEngagers: (id) => `${b}en:${id}`,
+    score: (id) => `${b}es:${id}`,
+    entity: (id) => `${b}ent:${id}`,
+    entityAccounts: (id) => `${b}ent:${id}:accts`,
+    historyMinutes: (id) => `${b}h1:${id}`,
+    historyHours: (id) => `${b}h2:${id}`,
+    leaderboard: (scope) => `${b}lb:${scope}`,
+    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'sc', 'as'].map((s) => b + s),
   };
-}
-
-/** The account id inside an account key. */
-export function accountIdOfKey(keys: Keys, key: string): string {
-  return key.slice(keys.account('').length);
 }

@@ -69,10 +69,17 @@ export class Simulator {
   private seq = 0;
   private readonly runId: string;
 
+  private readonly byNetwork = new Map<string, DemoAccount[]>();
+
   constructor(opts: SimulatorOptions) {
     this.rnd = prng(opts.seed);
     this.runId = `demo${opts.seed}-${Date.now().toString(36)}`;
     this.accounts = Array.from({ length: opts.accounts ?? 2000 }, (_, i) => this.makeAccount(i));
+    for (const a of this.accounts) {
+      const list = this.byNetwork.get(a.network) ?? [];
+      list.push(a);
+      this.byNetwork.set(a.network, list);
+    }
   }
 
   private pick<T>(xs: readonly T[]): T {
@@ -110,6 +117,30 @@ export class Simulator {
     return this.accounts.map((a) => ({ id: this.nextId(), network: a.network, type: 'profile', actor: a.handle, name: a.name, followers: a.followers, ts }));
   }
 
+  /**
+   * Entities: each brand name with all its accounts (a brand on several
+   * networks), kind brand. People stay unclaimed accounts.
+   */
+  entities(): { id: string; name: string; kind: 'brand'; accounts: string[] }[] {
+    const brands = new Map<string, { id: string; name: string; kind: 'brand'; accounts: string[] }>();
+    for (const a of this.accounts) {
+      if (a.kind !== 'brand') continue;
+      const id = a.name.toLowerCase();
+      const e = brands.get(id) ?? { id, name: a.name, kind: 'brand' as const, accounts: [] };
+      e.accounts.push(`${a.network}:${a.handle}`);
+      brands.set(id, e);
+    }
+    return [...brands.values()];
+  }
+
+  /** `n` events spread evenly over [from, to): a history to start from. */
+  history(n: number, from: number, to: number): ActivityEvent[] {
+    const out: ActivityEvent[] = [];
+    const step = 500;
+    for (let i = 0; i < n; i += step) out.push(...this.next(Math.min(step, n - i), from + Math.floor(((to - from) * i) / n)));
+    return out;
+  }
+
   /** The next `n` events, stamped `ts`. */
   next(n: number, ts: number): ActivityEvent[] {
     const out: ActivityEvent[] = [];
@@ -145,8 +176,11 @@ export class Simulator {
     }
     post.heat *= 0.97;
     const a = post.author;
-    let actor = this.pick(this.accounts);
-    if (actor === a) actor = this.accounts[(this.accounts.indexOf(a) + 1) % this.accounts.length]!;
+    // People engage with accounts of their own network.
+    const peers = this.byNetwork.get(a.network)!;
+    let actor = this.pick(peers);
+    if (actor === a) actor = peers[(peers.indexOf(a) + 1) % peers.length]!;
+    if (actor === a) return this.newPost(ts);
     const r = this.rnd();
     const base = { id: this.nextId(), network: a.network, actor: actor.handle, target: a.handle, ts };
     const type: EventType =
@@ -172,19 +206,34 @@ export interface DemoOptions {
   rate: number;
   seed: number;
   accounts?: number;
+  /** Events of history fed at start, spread over the last `historyDays` (default 200,000 over 7 days). */
+  historyEvents?: number;
+  historyDays?: number;
+  /** Registers the simulator's entities (brands with their accounts). */
+  register?: (entity: { id: string; name: string; kind: 'brand'; accounts: string[] }) => Promise<unknown>;
   log?: FastifyBaseLogger;
   clock?: () => number;
 }
 
-/** Feeds the simulator into `ingest` at `rate` events a second; returns a stop function. */
+/**
+ * Feeds the simulator into `ingest`: profiles and a week of history first, in
+ * chunks, then `rate` events a second, live. Returns a stop function.
+ */
 export function startDemo(ingest: Ingest, opts: DemoOptions): () => Promise<void> {
   const sim = new Simulator({ seed: opts.seed, accounts: opts.accounts });
   const clock = opts.clock ?? Date.now;
   let stopped = false;
   let busy = true;
-  let pending: Promise<unknown> = ingest
-    .ingest(sim.profiles(clock()))
-    .catch((err: unknown) => opts.log?.warn({ err }, 'demo ingest failed'))
+  const warn = (err: unknown) => opts.log?.warn({ err }, 'demo ingest failed');
+  const start = async () => {
+    for (const e of sim.entities()) await opts.register?.(e);
+    const now = clock();
+    const days = opts.historyDays ?? 7;
+    const past = [...sim.profiles(now - days * 86_400_000), ...sim.history(opts.historyEvents ?? 200_000, now - days * 86_400_000, now)];
+    for (let i = 0; i < past.length && !stopped; i += 5000) await ingest.ingest(past.slice(i, i + 5000));
+  };
+  let pending: Promise<unknown> = start()
+    .catch(warn)
     .finally(() => (busy = false));
   let carry = 0;
   const tickMs = 100;
@@ -197,7 +246,7 @@ export function startDemo(ingest: Ingest, opts: DemoOptions): () => Promise<void
     busy = true;
     pending = ingest
       .ingest(sim.next(n, clock()))
-      .catch((err: unknown) => opts.log?.warn({ err }, 'demo ingest failed'))
+      .catch(warn)
       .finally(() => (busy = false));
   }, tickMs);
   opts.log?.info({ rate: opts.rate, accounts: sim.accounts.length, seed: opts.seed }, 'demo simulator started');

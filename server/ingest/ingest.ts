@@ -9,20 +9,27 @@
  * `windowSec` and at most twice that; each bucket expires by itself.
  */
 import type { IngestResult, Rejection } from '../../shared/api.js';
-import type { NormalizedEvent } from '../../shared/event.js';
+import { accountId, type NormalizedEvent } from '../../shared/event.js';
 import { validateEvent } from '../../shared/validate.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 
+/**
+ * KEYS = [stream, dedupe bucket now, dedupe bucket before, account scores];
+ * ARGV = [ttl, then per event: dedupe id, event JSON, actor account id].
+ * Each appended entry carries `q`, the actor's own score now, so that the
+ * weight of its engagement is fixed in the log and a replay reproduces it.
+ */
 const APPEND = new Script(`
 local accepted, duplicates = 0, 0
-for i = 2, #ARGV, 2 do
+for i = 2, #ARGV, 3 do
   local id = ARGV[i]
   if redis.call('SISMEMBER', KEYS[3], id) == 1 or redis.call('SADD', KEYS[2], id) == 0 then
     duplicates = duplicates + 1
   else
-    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1])
+    local q = redis.call('ZSCORE', KEYS[4], ARGV[i + 2]) or '1'
+    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1], 'q', q)
     accepted = accepted + 1
   end
 end
@@ -40,7 +47,7 @@ export interface IngestStats {
 }
 
 export interface Ingest {
-  /** Validates and makes durable; `items` are parsed JSON values, or `Error`s for lines that did not parse. */
+  /** Validates and makes durable; `items` are parsed JSON values, or UnparsableItems for lines that did not parse. */
   ingest(items: readonly unknown[]): Promise<IngestResult>;
   stats: IngestStats;
 }
@@ -54,12 +61,12 @@ export function createIngest(redis: RedisClient, keys: Keys, windowSec: number, 
 
   async function append(events: NormalizedEvent[], now: number): Promise<[number, number]> {
     const bucket = Math.floor(now / 1000 / windowSec);
-    const keyList = [keys.stream, keys.dedupe(bucket), keys.dedupe(bucket - 1)];
+    const keyList = [keys.stream, keys.dedupe(bucket), keys.dedupe(bucket - 1), keys.accountScores];
     const ttl = String(windowSec * 2 + 60);
     const calls: Promise<unknown>[] = [];
     for (let i = 0; i < events.length; i += CHUNK) {
       const args: string[] = [ttl];
-      for (const e of events.slice(i, i + CHUNK)) args.push(`${e.network}|${e.id}`, JSON.stringify(e));
+      for (const e of events.slice(i, i + CHUNK)) args.push(`${e.network}|${e.id}`, JSON.stringify(e), accountId(e.network, e.actor));
       calls.push(APPEND.run(redis, keyList, args));
     }
     let accepted = 0;

@@ -4,19 +4,20 @@
  * and time, and fold a batch into per-account deltas.
  */
 import { bufferTime, filter, map, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
-import type { NormalizedEvent } from '../../shared/event.js';
-import { aggregate, type AccountDelta, type ModelParams } from '../score/model.js';
+import { aggregate, type AccountDelta, type StreamEvent } from '../score/aggregate.js';
+import type { ModelParams } from '../score/model.js';
 
-/** A raw stream entry: its id and the JSON of its `e` field. */
+/** A raw stream entry: its id, the JSON of its `e` field and its `q` field (the actor's score at ingest). */
 export interface RawEntry {
   id: string;
   json: string;
+  q?: string;
 }
 
 /** A decoded entry; `event` is null for an entry that cannot be read (it is acknowledged and skipped). */
 export interface DecodedEntry {
   id: string;
-  event: NormalizedEvent | null;
+  event: StreamEvent | null;
 }
 
 export interface Batch {
@@ -26,19 +27,23 @@ export interface Batch {
   first: string;
   last: string;
   /** Events that decoded. */
-  events: NormalizedEvent[];
+  events: StreamEvent[];
 }
 
 export interface AggregatedBatch extends Omit<Batch, 'events'> {
   deltas: Map<string, AccountDelta>;
   events: number;
+  /** Latest event time in the batch (0 if none): moves the score clock. */
+  clock: number;
 }
 
 export function decodeEntries(): OperatorFunction<RawEntry, DecodedEntry> {
-  return map(({ id, json }) => {
+  return map(({ id, json, q }) => {
     try {
-      const event = JSON.parse(json) as NormalizedEvent;
-      return { id, event: typeof event === 'object' && event !== null ? event : null };
+      const event = JSON.parse(json) as StreamEvent;
+      if (typeof event !== 'object' || event === null) return { id, event: null };
+      if (q !== undefined && Number.isFinite(Number(q))) event.q = Number(q);
+      return { id, event };
     } catch {
       return { id, event: null };
     }
@@ -61,7 +66,14 @@ export function microBatch(maxSize: number, maxWaitMs: number, scheduler: Schedu
 }
 
 export function aggregateBatches(params: ModelParams): OperatorFunction<Batch, AggregatedBatch> {
-  return map((b) => ({ ids: b.ids, first: b.first, last: b.last, events: b.events.length, deltas: aggregate(b.events, params) }));
+  return map((b) => ({
+    ids: b.ids,
+    first: b.first,
+    last: b.last,
+    events: b.events.length,
+    clock: b.events.reduce((m, e) => Math.max(m, e.ts), 0),
+    deltas: aggregate(b.events, params),
+  }));
 }
 
 /** Orders stream ids ("ms-seq"): negative when a < b. The empty id sorts first. */

@@ -27,6 +27,9 @@ export interface PipelineOptions {
   /** Where score changes go. */
   changes: Subject<ScoreChange[]>;
   restartDelayMs?: number;
+  /** How often idle entities are re-scored so that their scores decay (wall time), and how stale (event time) they may get. */
+  sweepEveryMs?: number;
+  sweepStaleMs: number;
 }
 
 export interface PipelineStats {
@@ -51,12 +54,23 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   let restartTimer: NodeJS.Timeout | null = null;
   let watermark = '';
   let inflight: Promise<unknown> = Promise.resolve();
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (!stats.running || sweeping) return;
+    sweeping = true;
+    opts.store
+      .sweep(opts.sweepStaleMs, 500)
+      .then((changes) => changes.length > 0 && opts.changes.next(changes))
+      .catch((err: unknown) => opts.log.warn({ err }, 'decay sweep failed'))
+      .finally(() => (sweeping = false));
+  }, opts.sweepEveryMs ?? 2000);
+  sweeper.unref();
 
   async function apply(b: AggregatedBatch, source: StreamSource): Promise<ScoreChange[]> {
     const t0 = performance.now();
     let changes: ScoreChange[] = [];
     if (compareStreamIds(b.last, watermark) > 0) {
-      changes = await opts.store.apply(b.deltas.values(), watermark, b.last);
+      changes = await opts.store.apply(b.deltas.values(), watermark, b.last, b.clock);
       watermark = b.last;
       stats.eventsScored += b.events;
     }
@@ -139,6 +153,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     stats,
     async stop() {
       stopped = true;
+      clearInterval(sweeper);
       if (restartTimer) clearTimeout(restartTimer);
       await halt();
     },

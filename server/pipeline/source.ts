@@ -26,7 +26,7 @@ type Message = { id: string; message: Record<string, string> } | null;
 
 function toRaw(messages: Message[]): RawEntry[] {
   const out: RawEntry[] = [];
-  for (const m of messages) if (m) out.push({ id: m.id, json: m.message.e ?? '' });
+  for (const m of messages) if (m) out.push({ id: m.id, json: m.message.e ?? '', q: m.message.q });
   return out;
 }
 

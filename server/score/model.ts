@@ -1,153 +1,141 @@
 /**
- * The scoring model, pure: no Redis, no clock. Events are folded into
- * per-account deltas (order-free: sums, maxima, minima and latest-by-time
- * snapshots), the deltas into stored state, and the state into a score.
+ * The scoring model's constants and its decay arithmetic, pure: no Redis, no
+ * clock. docs/scoring.md gives the reason for every number here.
  *
- * Decay is forward decay on event time (Cormode et al., ICDE 2009): an
- * engagement of weight w at time t adds w·2^((t−L)/H) to a sum once; the
- * value at time `now` is sum·2^(−(now−L)/H). Sums do not depend on arrival
- * order, so replays and reordered deliveries give the same state.
- * See docs/scoring.md for the formula and the reason for each weight.
+ * Decay is forward decay on event time (Cormode et al., ICDE 2009): a
+ * contribution of weight w at time t is stored once as w·2^((t−L)/H); its
+ * value at time `now` is that times 2^(−(now−L)/H). Sums of such terms do not
+ * depend on arrival order, so replays and reordered deliveries agree.
  */
-import type { EventType, NormalizedEvent } from '../../shared/event.js';
-import { accountId } from '../../shared/event.js';
+import type { EventType } from '../../shared/event.js';
 
 export interface ModelParams {
-  /** Half-life of engagement, in ms of event time. */
+  /** Half-life of every decaying component, in ms of event time. */
   halfLifeMs: number;
   /** Forward-decay landmark L, epoch ms. */
   landmarkMs: number;
 }
 
-/** 2025-01-01T00:00:00Z: recent enough that 2^((t−L)/H) stays far from overflow for years. */
-export const DEFAULT_LANDMARK_MS = Date.UTC(2025, 0, 1);
 export const DAY_MS = 86_400_000;
+/** 2025-01-01T00:00:00Z. */
+export const DEFAULT_LANDMARK_MS = Date.UTC(2025, 0, 1);
 
 export function modelParams(halfLifeDays: number, landmarkMs = DEFAULT_LANDMARK_MS): ModelParams {
   return { halfLifeMs: halfLifeDays * DAY_MS, landmarkMs };
 }
 
-/** Weight of one engagement received, by event type (see docs/scoring.md). */
-export const ENGAGEMENT_WEIGHTS: Partial<Record<EventType, number>> = {
-  like: 1,
-  click: 1,
-  mention: 2,
-  reply: 3,
-  endorse: 3,
-  share: 4,
-  conversion: 5,
-};
-
-/** Audience size that maps to a full reach component (10 million). */
-export const REACH_FULL_LOG10 = 7;
-/** Engagement is counted in units of this many like-equivalents... */
-export const ENGAGEMENT_UNIT = 2;
-/** ...and 10^4 units (20,000 decayed like-equivalents) make a full engagement component. */
-export const ENGAGEMENT_FULL_LOG10 = 4;
-export const COMPONENT_WEIGHTS = { reach: 0.25, engagement: 0.75 } as const;
-
-/** Forward-decay factor of an event at `ts`. */
-export function decayFactor(ts: number, p: ModelParams): number {
-  return 2 ** ((ts - p.landmarkMs) / p.halfLifeMs);
+/**
+ * Doubles overflow past 2^1023. The per-post sums grow as 2^((t−L)/(β·H)),
+ * the fastest of all, so the landmark must stay within ~900·β·H of any event.
+ */
+export function checkLandmark(p: ModelParams, untilMs: number): string | null {
+  const doublings = (untilMs - p.landmarkMs) / (POST_CONCAVITY * p.halfLifeMs);
+  return doublings < 900
+    ? null
+    : `a half-life of ${(p.halfLifeMs / DAY_MS).toFixed(2)} days is too short for the score landmark ${new Date(p.landmarkMs).toISOString()}: ` +
+        'decay factors would overflow. Use a longer half-life.';
 }
 
-/** A value stamped with event time; the latest wins, ties go to the larger value. */
-export interface Stamped<T extends string | number> {
-  value: T;
-  ts: number;
+/** Forward-decay factor at `ts` for half-life `h` (defaults to the model's). */
+export function growth(ts: number, p: ModelParams, h = p.halfLifeMs): number {
+  return 2 ** ((ts - p.landmarkMs) / h);
 }
 
-/** What a group of events changes in one account. Every field combines without regard to order. */
-export interface AccountDelta {
-  id: string;
-  /** Forward-decayed engagement sum to add. */
-  eng: number;
-  /** Follows minus unfollows. */
-  follows: number;
-  /** Latest event time at which the account was the subject (target, own profile or post); 0 if none. */
-  last: number;
-  /** Earliest event time the account appeared in. */
-  first: number;
-  followers?: Stamped<number>;
-  name?: Stamped<string>;
-  /** Events by type in which the account was the subject. */
-  counts: Partial<Record<EventType, number>>;
+/** What a stored forward-decayed sum is worth at `now`. */
+export function decayTo(sum: number, now: number, p: ModelParams): number {
+  return sum === 0 ? 0 : sum / growth(now, p);
 }
 
-function newDelta(id: string, ts: number): AccountDelta {
-  return { id, eng: 0, follows: 0, last: 0, first: ts, counts: {} };
+/**
+ * Returns diminish within a post: a post's value is (its weighted
+ * engagement)^β. With β = 0.5, 100 engagements on one post are worth 10, and
+ * spread over 100 posts, 100.
+ */
+export const POST_CONCAVITY = 0.5;
+
+/** Weights of what an account receives, by component. */
+export const ENGAGEMENT_WEIGHTS: Partial<Record<EventType, number>> = { like: 1, reply: 3 };
+export const AMPLIFICATION_WEIGHTS: Partial<Record<EventType, number>> = { mention: 2, share: 4 };
+export const CLICK_WEIGHT = 1;
+/** A conversion is worth 5, plus 2 per factor of ten of its value (a 99 € sale: 9). */
+export function conversionWeight(value: number | undefined): number {
+  return 5 + 2 * Math.log10(1 + (value ?? 0));
+}
+export const ENDORSEMENT_WEIGHT = 3;
+
+/**
+ * Engagement from high-scoring accounts weighs more, at most 3×: an actor
+ * with score s (read at ingest) multiplies its weight by 1 + 2·(s−1)/99.
+ */
+export function actorQuality(score: number | undefined): number {
+  if (score === undefined || !Number.isFinite(score)) return 1;
+  return 1 + (2 * (Math.min(100, Math.max(1, score)) - 1)) / 99;
 }
 
-export function laterStamp<T extends string | number>(a: Stamped<T> | undefined, b: Stamped<T>): Stamped<T> {
-  if (!a || b.ts > a.ts || (b.ts === a.ts && b.value > a.value)) return b;
-  return a;
+/**
+ * Distinct people count: when N engagements come from D distinct accounts,
+ * engagement and amplification are multiplied by min(1, 3·D/N)^½. Up to three
+ * engagements per engager on average cost nothing; 1,000 likes from 10
+ * accounts are worth 17% of 1,000 likes from 1,000.
+ */
+export function diversity(distinct: number, total: number): number {
+  if (total <= 0) return 1;
+  return Math.sqrt(Math.min(1, (3 * distinct) / total));
 }
 
-/** Folds events into per-account deltas. Self-engagement counts for nothing. */
-export function aggregate(events: Iterable<NormalizedEvent>, p: ModelParams): Map<string, AccountDelta> {
-  const out = new Map<string, AccountDelta>();
-  const touch = (id: string, ts: number): AccountDelta => {
-    let d = out.get(id);
-    if (!d) out.set(id, (d = newDelta(id, ts)));
-    else if (ts < d.first) d.first = ts;
-    return d;
-  };
-  for (const e of events) {
-    const actor = touch(accountId(e.network, e.actor), e.ts);
-    if (e.type === 'profile') {
-      subject(actor, e);
-      if (e.followers !== undefined) actor.followers = laterStamp(actor.followers, { value: e.followers, ts: e.ts });
-      if (e.name !== undefined) actor.name = laterStamp(actor.name, { value: e.name, ts: e.ts });
-      continue;
-    }
-    if (e.type === 'post') {
-      subject(actor, e);
-      continue;
-    }
-    if (e.target === undefined || e.target === e.actor) continue;
-    const target = touch(accountId(e.network, e.target), e.ts);
-    subject(target, e);
-    if (e.type === 'follow') target.follows += 1;
-    else if (e.type === 'unfollow') target.follows -= 1;
-    const w = ENGAGEMENT_WEIGHTS[e.type] ?? 0;
-    if (w > 0) target.eng += w * decayFactor(e.ts, p);
-  }
-  return out;
+/** Each component maps a raw amount x to 0–100 as 100·log10(1 + x/unit)/full, capped. */
+export interface Scale {
+  unit: number;
+  full: number;
 }
 
-function subject(d: AccountDelta, e: NormalizedEvent): void {
-  if (e.ts > d.last) d.last = e.ts;
-  d.counts[e.type] = (d.counts[e.type] ?? 0) + 1;
+export const SCALES = {
+  reach: { unit: 1, full: 8 },
+  engagement: { unit: 1, full: 4 },
+  amplification: { unit: 1, full: 3.7 },
+  outcomes: { unit: 1, full: 3.5 },
+  endorsements: { unit: 1, full: 2.8 },
+  topic: { unit: 1, full: 3.5 },
+} as const satisfies Record<string, Scale>;
+
+export const COMPONENT_WEIGHTS = {
+  reach: 0.1,
+  engagement: 0.35,
+  amplification: 0.2,
+  outcomes: 0.2,
+  endorsements: 0.15,
+} as const;
+export type ComponentName = keyof typeof COMPONENT_WEIGHTS;
+export const COMPONENT_NAMES = Object.keys(COMPONENT_WEIGHTS) as ComponentName[];
+
+export function scaled(x: number, s: Scale): number {
+  if (!(x > 0)) return 0;
+  return Math.min(100, (100 * Math.log10(1 + x / s.unit)) / s.full);
 }
 
-/** An account's stored state, as the apply returns it. */
-export interface AccountState {
-  eng: number;
-  follows: number;
-  last: number;
-  first: number;
-  followers: number;
+export const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * The weighted sum b of the components (0–100) goes through a saturating
+ * curve, 200·b/(b + 100): it keeps 0 and 100 where they are, lifts the middle
+ * (b = 20 → 33) and makes the top slow to reach (b = 80 → 89).
+ */
+export function curve(b: number): number {
+  return (200 * b) / (b + 100);
 }
 
-export interface ScoreResult {
-  /** 1–100, one decimal place. */
-  score: number;
-  components: { reach: number; engagement: number };
+/** The 1–100 score of a set of components. */
+export function blend(components: Record<ComponentName, number>): number {
+  let sum = 0;
+  for (const name of COMPONENT_NAMES) sum += COMPONENT_WEIGHTS[name] * components[name];
+  return round1(1 + 0.99 * curve(sum));
 }
 
-const clamp100 = (x: number) => Math.min(100, Math.max(0, x));
-const round1 = (x: number) => Math.round(x * 10) / 10;
+/** Topic evidence thresholds (SCORING.md property 7). */
+export const TOPIC_MIN_DAYS = 2;
+export const TOPIC_MIN_ENGAGERS = 3;
+export const TOPIC_MIN_ENDORSERS = 3;
 
-/** The score of an account at the time of its latest activity as a subject. */
-export function scoreAccount(s: AccountState, p: ModelParams): ScoreResult {
-  const audience = Math.max(0, s.followers + s.follows);
-  const reach = clamp100((100 * Math.log10(1 + audience)) / REACH_FULL_LOG10);
-  const now = s.last > 0 ? s.last : s.first;
-  const engNow = s.eng > 0 ? s.eng / decayFactor(now, p) : 0;
-  const engagement = clamp100((100 * Math.log10(1 + engNow / ENGAGEMENT_UNIT)) / ENGAGEMENT_FULL_LOG10);
-  const blended = COMPONENT_WEIGHTS.reach * reach + COMPONENT_WEIGHTS.engagement * engagement;
-  return {
-    score: round1(1 + 0.99 * blended),
-    components: { reach: round1(reach), engagement: round1(engagement) },
-  };
+export function dayOf(ts: number): number {
+  return Math.floor(ts / DAY_MS);
 }

@@ -1,77 +1,24 @@
 /**
- * The score's Redis side: the atomic apply of a batch's deltas, the write of
- * the scores that follow from them, and the reads the API and live channels
- * serve. Account state is a hash per account; a leaderboard is a sorted set.
- *
- * A batch is applied in two scripts:
- *  1. APPLY adds the deltas, advances the watermark (the last stream id
- *     applied) and marks the accounts dirty, all atomically: a batch is
- *     either wholly applied or not at all, and a redelivered batch (ids at
- *     or below the watermark) is skipped, so nothing counts twice.
- *  2. WRITE stores each account's new score in its hash and in the
- *     leaderboards together and clears its dirty mark, so the entity
- *     endpoint and the leaderboards always agree. Accounts left dirty by a
- *     crash between the two are scored again at start.
+ * The score's write side in Redis. A batch is applied in two scripts:
+ *  1. APPLY adds the account deltas, advances the watermark (the last stream
+ *     id applied) and the event-time clock, and marks accounts and their
+ *     entities dirty, atomically: a redelivered batch is refused, so nothing
+ *     counts twice.
+ *  2. After the pure score functions run, WRITE stores every dirty entity's
+ *     score, its leaderboard places and history together and clears its mark,
+ *     so the entity endpoint and the leaderboards always agree. Entities left
+ *     dirty by a crash between the two are scored at start.
+ * All writes go through one queue (`serial`), so the pipeline, the decay
+ * sweep and admin changes never interleave inside a process.
  */
-import type { Entity, EntityKind, Leaderboard, LeaderboardEntry } from '../../shared/api.js';
 import type { Keys } from '../infra/keys.js';
-import { accountIdOfKey } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
-import { Script } from '../infra/script.js';
-import { scoreAccount, type AccountDelta, type AccountState, type ModelParams } from './model.js';
+import type { AccountDelta } from './aggregate.js';
+import type { ModelParams } from './model.js';
+import { APPLY, WRITE } from './scripts.js';
+import { parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
 
-const DELTA_FIELDS = 9;
-
-const APPLY = new Script(`
-local wm = redis.call('HGET', KEYS[1], 'wm') or ''
-if wm ~= ARGV[1] then return redis.error_reply('STALE ' .. wm) end
-redis.call('HSET', KEYS[1], 'wm', ARGV[2])
-local out = {}
-for k = 3, #KEYS do
-  local key = KEYS[k]
-  local b = 2 + (k - 3) * ${DELTA_FIELDS}
-  local eng, follows, last, first = ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
-  if eng ~= '0' then redis.call('HINCRBYFLOAT', key, 'eng', eng) end
-  if follows ~= '0' then redis.call('HINCRBY', key, 'nf', follows) end
-  if last > 0 and last > tonumber(redis.call('HGET', key, 'last') or '0') then redis.call('HSET', key, 'last', last) end
-  local cur = redis.call('HGET', key, 'first')
-  if not cur or first < tonumber(cur) then redis.call('HSET', key, 'first', first) end
-  if ARGV[b + 5] ~= '' then
-    local v, ts = tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
-    local cts = tonumber(redis.call('HGET', key, 'fts') or '-1')
-    if ts > cts or (ts == cts and v > tonumber(redis.call('HGET', key, 'f') or '0')) then
-      redis.call('HSET', key, 'f', v, 'fts', ts)
-    end
-  end
-  if ARGV[b + 7] ~= '' then
-    local ts = tonumber(ARGV[b + 8])
-    local cts = tonumber(redis.call('HGET', key, 'nts') or '-1')
-    if ts > cts or (ts == cts and ARGV[b + 7] > (redis.call('HGET', key, 'name') or '')) then
-      redis.call('HSET', key, 'name', ARGV[b + 7], 'nts', ts)
-    end
-  end
-  local counts = ARGV[b + 9]
-  if counts ~= '' then
-    for t, n in string.gmatch(counts, '(%a+)=(%d+)') do redis.call('HINCRBY', key, 'n:' .. t, n) end
-  end
-  redis.call('SADD', KEYS[2], key)
-  out[#out + 1] = redis.call('HMGET', key, 'eng', 'nf', 'last', 'first', 'f', 's')
-end
-return out
-`);
-
-const WRITE = new Script(`
-for k = 3, #KEYS do
-  local b = (k - 3) * 5
-  local id, s, reach, eng, delta = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-  redis.call('HSET', KEYS[k], 's', s, 'c:reach', reach, 'c:engagement', eng, 'd', delta)
-  redis.call('ZADD', KEYS[2], s, id)
-  redis.call('SREM', KEYS[1], KEYS[k])
-end
-return #KEYS - 2
-`);
-
-/** A score that changed (or was first set) by an apply. */
+/** A score that changed (or was first set). */
 export interface ScoreChange {
   id: string;
   score: number;
@@ -84,121 +31,159 @@ export class StaleWatermarkError extends Error {
   }
 }
 
-type Row = (string | null)[];
-
-function stateOf(row: Row): AccountState {
-  const n = (i: number) => Number(row[i] ?? 0) || 0;
-  return { eng: n(0), follows: n(1), last: n(2), first: n(3), followers: n(4) };
+/** An entity as the store resolves it: an unclaimed account, or a registered entity with its accounts. */
+export interface ResolvedEntity {
+  id: string;
+  registered: boolean;
+  name: string;
+  kind: 'person' | 'brand';
+  accounts: AccountSnapshot[];
+  /** Set when an account id is claimed by an entity. */
+  claimedBy?: string;
 }
 
-function countsArg(d: AccountDelta): string {
-  return Object.entries(d.counts)
-    .map(([t, n]) => `${t}=${n}`)
-    .join(',');
+/** Most dirty entities scored in one WRITE. */
+const WRITE_CHUNK = 500;
+
+export function isAccountId(id: string): boolean {
+  return id.includes(':');
 }
 
 export interface ScoreStore {
-  /** The last stream id applied ('' when none). */
   watermark(): Promise<string>;
-  /** Applies a batch's deltas atomically, then writes the resulting scores. */
-  apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string): Promise<ScoreChange[]>;
-  /** Scores accounts left dirty by a crash between the two steps of an apply. */
+  clock(): Promise<number>;
+  /** Applies a batch's deltas atomically, then scores what they touched. */
+  apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<ScoreChange[]>;
+  /** Scores every dirty entity (left by a crash, an admin change or the sweep). */
   rescoreDirty(): Promise<ScoreChange[]>;
-  entity(id: string): Promise<Entity | null>;
-  leaderboard(scope: string, limit: number, offset: number): Promise<Leaderboard>;
+  /** Marks up to `limit` entities scored more than `staleMs` of event time ago dirty, then scores everything dirty. */
+  sweep(staleMs: number, limit: number): Promise<ScoreChange[]>;
+  /** Reads entities with their accounts' state. */
+  resolve(ids: string[]): Promise<(ResolvedEntity | null)[]>;
+  /** Runs `fn` after every write queued before it. */
+  serial<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelParams): ScoreStore {
-  const lb = keys.leaderboard('global');
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
 
-  async function writeScores(accountKeys: string[], rows: Row[]): Promise<ScoreChange[]> {
-    const changes: ScoreChange[] = [];
-    const args: string[] = [];
-    accountKeys.forEach((key, i) => {
-      const row = rows[i] ?? [];
-      const id = accountIdOfKey(keys, key);
-      const { score, components } = scoreAccount(stateOf(row), params);
-      const prev = row[5] == null ? null : Number(row[5]);
-      const delta = prev === null ? 0 : Math.round((score - prev) * 10) / 10;
-      args.push(id, String(score), String(components.reach), String(components.engagement), String(delta));
-      changes.push({ id, score, prev });
+  async function resolve(ids: string[]): Promise<(ResolvedEntity | null)[]> {
+    const m = redis.multi();
+    for (const id of ids) {
+      if (isAccountId(id)) m.hGetAll(keys.account(id)).hGet(keys.owner, id);
+      else m.hGetAll(keys.entity(id)).sMembers(keys.entityAccounts(id));
+    }
+    const first = (await m.execAsPipeline()) as unknown[];
+    const accountIds = new Set<string>();
+    ids.forEach((id, i) => {
+      if (!isAccountId(id)) for (const a of (first[2 * i + 1] as string[]) ?? []) accountIds.add(a);
     });
-    if (accountKeys.length > 0) await WRITE.run(redis, [keys.dirty, lb, ...accountKeys], args);
+    const list = [...accountIds];
+    const states = list.length ? ((await Promise.all(list.map((a) => redis.hGetAll(keys.account(a))))) as Record<string, string>[]) : [];
+    const byId = new Map(list.map((a, i) => [a, states[i] ?? {}]));
+    return ids.map((id, i) => {
+      const h = (first[2 * i] ?? {}) as Record<string, string>;
+      if (isAccountId(id)) {
+        if (Object.keys(h).length === 0) return null;
+        const owner = first[2 * i + 1] as string | null;
+        const snap = parseAccount(id, h);
+        return { id, registered: false, name: snap.name ?? id, kind: 'person', accounts: [snap], ...(owner ? { claimedBy: owner } : {}) };
+      }
+      if (Object.keys(h).length === 0) return null;
+      const accts = ((first[2 * i + 1] as string[]) ?? []).sort();
+      return {
+        id,
+        registered: true,
+        name: h.name ?? id,
+        kind: h.kind === 'brand' ? 'brand' : 'person',
+        accounts: accts.map((a) => parseAccount(a, byId.get(a) ?? {})),
+      };
+    });
+  }
+
+  /** Scores `ids` at the current clock and writes them; returns the changes. */
+  async function scoreAndWrite(ids: string[]): Promise<ScoreChange[]> {
+    const changes: ScoreChange[] = [];
+    for (let i = 0; i < ids.length; i += WRITE_CHUNK) {
+      const chunk = ids.slice(i, i + WRITE_CHUNK);
+      const [resolved, clockRaw] = await Promise.all([resolve(chunk), redis.hGet(keys.meta, 'clock')]);
+      const clock = Number(clockRaw ?? 0);
+      const writes: string[] = [];
+      const written: { id: string; score: number | null }[] = [];
+      chunk.forEach((id, k) => {
+        const e = resolved[k];
+        if (!e) {
+          writes.push(JSON.stringify({ id, remove: true, scopes: {}, fields: {} }));
+          written.push({ id, score: null });
+          return;
+        }
+        const r = scoreAccounts(e.accounts, clock, params);
+        const scopes: Record<string, number> = { global: r.score, [`kind:${e.kind}`]: r.score };
+        for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = r.score;
+        for (const t of r.topics) scopes[`topic:${t.topic}`] = t.score;
+        const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
+        const fields: Record<string, string | number> = {
+          name: e.name,
+          kind: e.kind,
+          accounts: JSON.stringify(e.accounts.map((a) => a.id)),
+          topics: JSON.stringify(r.topics),
+          u: updated,
+        };
+        for (const [c, v] of Object.entries(r.components)) fields[`c:${c}`] = v;
+        const own = e.registered ? undefined : r.score;
+        writes.push(JSON.stringify({ id, s: r.score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));
+        written.push({ id, score: e.registered || !e.claimedBy ? r.score : null });
+      });
+      const prevs = (await WRITE.run(redis, [keys.dirty], [keys.base, String(clock), ...writes])) as string[];
+      written.forEach((w, k) => {
+        const prev = prevs[k] ? Number(prevs[k]) : null;
+        if (w.score !== null && w.score !== prev) changes.push({ id: w.id, score: w.score, prev });
+      });
+    }
     return changes;
   }
 
+  async function rescoreDirty(): Promise<ScoreChange[]> {
+    const ids = await redis.sMembers(keys.dirty);
+    return ids.length ? scoreAndWrite(ids.sort()) : [];
+  }
+
   return {
+    serial,
+    resolve,
     async watermark() {
       return (await redis.hGet(keys.meta, 'wm')) ?? '';
     },
-
-    async apply(deltas, expectedWatermark, newWatermark) {
-      const accountKeys: string[] = [];
-      const args: string[] = [expectedWatermark, newWatermark];
-      for (const d of deltas) {
-        accountKeys.push(keys.account(d.id));
-        args.push(
-          String(d.eng),
-          String(d.follows),
-          String(d.last),
-          String(d.first),
-          d.followers ? String(d.followers.value) : '',
-          d.followers ? String(d.followers.ts) : '',
-          d.name ? d.name.value : '',
-          d.name ? String(d.name.ts) : '',
-          countsArg(d),
-        );
-      }
-      let rows: Row[];
-      try {
-        rows = (await APPLY.run(redis, [keys.meta, keys.dirty, ...accountKeys], args)) as Row[];
-      } catch (err) {
-        const m = err instanceof Error ? /^STALE (.*)$/.exec(err.message) : null;
-        if (m) throw new StaleWatermarkError(m[1] ?? '');
-        throw err;
-      }
-      return writeScores(accountKeys, rows);
+    async clock() {
+      return Number((await redis.hGet(keys.meta, 'clock')) ?? 0);
     },
-
-    async rescoreDirty() {
-      const dirty = await redis.sMembers(keys.dirty);
-      if (dirty.length === 0) return [];
-      const rows = await Promise.all(dirty.map((k) => redis.hmGet(k, ['eng', 'nf', 'last', 'first', 'f', 's'])));
-      return writeScores(dirty, rows as Row[]);
-    },
-
-    async entity(id) {
-      const key = keys.account(id);
-      const [h, rank] = await Promise.all([redis.hGetAll(key), redis.zRevRank(lb, id)]);
-      if (!h || h.s === undefined) return null;
-      const updated = Number(h.last) > 0 ? Number(h.last) : Number(h.first);
-      return {
-        id,
-        name: h.name ?? id,
-        kind: 'person' as EntityKind,
-        accounts: [id],
-        score: Number(h.s),
-        rank: rank === null ? null : rank + 1,
-        components: { reach: Number(h['c:reach'] ?? 0), engagement: Number(h['c:engagement'] ?? 0) },
-        topics: [],
-        updatedAt: new Date(updated).toISOString(),
-      };
-    },
-
-    async leaderboard(scope, limit, offset) {
-      const key = keys.leaderboard(scope);
-      const [members, total] = await Promise.all([
-        limit > 0 ? redis.zRangeWithScores(key, offset, offset + limit - 1, { REV: true }) : Promise.resolve([]),
-        redis.zCard(key),
-      ]);
-      const rows = await Promise.all(members.map((m) => redis.hmGet(keys.account(m.value), ['name', 'd', 'last', 'first'])));
-      let newest = 0;
-      const entries: LeaderboardEntry[] = members.map((m, i) => {
-        const [name, d, last, first] = rows[i] ?? [];
-        newest = Math.max(newest, Number(last) || Number(first) || 0);
-        return { rank: offset + i + 1, id: m.value, name: name ?? m.value, kind: 'person', score: m.score, delta: Number(d ?? 0) };
+    apply(deltas, expectedWatermark, newWatermark, batchClock) {
+      return serial(async () => {
+        const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
+        for (const d of deltas) args.push(JSON.stringify(d));
+        try {
+          await APPLY.run(redis, [keys.meta, keys.dirty], args);
+        } catch (err) {
+          const m = err instanceof Error ? /STALE (.*)$/.exec(err.message) : null;
+          if (m) throw new StaleWatermarkError(m[1] ?? '');
+          throw err;
+        }
+        return rescoreDirty();
       });
-      return { scope, entries, total, updatedAt: new Date(newest).toISOString() };
+    },
+    rescoreDirty: () => serial(rescoreDirty),
+    sweep(staleMs, limit) {
+      return serial(async () => {
+        const clock = Number((await redis.hGet(keys.meta, 'clock')) ?? 0);
+        const stale = await redis.zRangeByScore(keys.scoredAt, '-inf', `(${clock - staleMs}`, { LIMIT: { offset: 0, count: limit } });
+        if (stale.length > 0) await redis.sAdd(keys.dirty, stale);
+        return rescoreDirty();
+      });
     },
   };
 }

@@ -1,0 +1,140 @@
+/**
+ * The score's read side: what the API and the live channels serve. Entities
+ * are read from the score record that WRITE keeps beside the leaderboards, so
+ * both always agree.
+ */
+import type { Entity, Leaderboard, LeaderboardEntry } from '../../shared/api.js';
+import type { Keys } from '../infra/keys.js';
+import type { RedisClient } from '../infra/redis.js';
+import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, type ModelParams } from './model.js';
+import { isAccountId, type ScoreStore } from './store.js';
+import { rawOf, scoreAccounts } from './score.js';
+
+export const HISTORY_RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+export type HistoryRange = keyof typeof HISTORY_RANGES;
+
+export interface Explanation {
+  id: string;
+  score: number;
+  asOf: string;
+  formula: string;
+  components: { name: string; weight: number; value: number; raw: number; scale: { unit: number; full: number } }[];
+  accounts: { id: string; score: number; share: number }[];
+  posts: { account: string; post: string; value: number }[];
+  engagers: { account: string; engager: string; weight: number }[];
+}
+
+export class ClaimedAccountError extends Error {
+  constructor(readonly account: string, readonly entity: string) {
+    super(`account "${account}" belongs to entity "${entity}"`);
+  }
+}
+
+function entityOf(id: string, h: Record<string, string>, rank: number | null): Entity {
+  const components: Record<string, number> = {};
+  for (const c of COMPONENT_NAMES) components[c] = Number(h[`c:${c}`] ?? 0);
+  return {
+    id,
+    name: h.name ?? id,
+    kind: h.kind === 'brand' ? 'brand' : 'person',
+    accounts: JSON.parse(h.accounts ?? '[]') as string[],
+    score: Number(h.s),
+    rank: rank === null ? null : rank + 1,
+    components,
+    topics: JSON.parse(h.topics ?? '[]') as Entity['topics'],
+    updatedAt: new Date(Number(h.u ?? 0)).toISOString(),
+  };
+}
+
+export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, params: ModelParams) {
+  async function owner(id: string): Promise<string | null> {
+    return isAccountId(id) ? redis.hGet(keys.owner, id) : null;
+  }
+
+  return {
+    /** The entity, or null; throws ClaimedAccountError for an account that an entity claims. */
+    async entity(id: string): Promise<Entity | null> {
+      const [h, rank, claimedBy] = await Promise.all([redis.hGetAll(keys.score(id)), redis.zRevRank(keys.leaderboard('global'), id), owner(id)]);
+      if (claimedBy) throw new ClaimedAccountError(id, claimedBy);
+      if (!h || h.s === undefined) return null;
+      return entityOf(id, h, rank);
+    },
+
+    async leaderboard(scope: string, limit: number, offset: number): Promise<Leaderboard> {
+      const key = keys.leaderboard(scope);
+      const [members, total, clock] = await Promise.all([
+        limit > 0 ? redis.zRangeWithScores(key, offset, offset + limit - 1, { REV: true }) : Promise.resolve([]),
+        redis.zCard(key),
+        store.clock(),
+      ]);
+      const rows = members.length ? await Promise.all(members.map((m) => redis.hmGet(keys.score(m.value), ['name', 'kind', 'd']))) : [];
+      const entries: LeaderboardEntry[] = members.map((m, i) => {
+        const [name, kind, d] = rows[i] ?? [];
+        return { rank: offset + i + 1, id: m.value, name: name ?? m.value, kind: kind === 'brand' ? 'brand' : 'person', score: m.score, delta: Number(d ?? 0) };
+      });
+      return { scope, entries, total, updatedAt: new Date(clock).toISOString() };
+    },
+
+    async history(id: string, range: HistoryRange): Promise<{ id: string; range: HistoryRange; points: { t: string; score: number }[] } | null> {
+      const fine = range === '1h' || range === '24h';
+      const [clock, exists] = await Promise.all([store.clock(), redis.exists(keys.score(id))]);
+      if (!exists) return null;
+      const key = fine ? keys.historyMinutes(id) : keys.historyHours(id);
+      const raw = await redis.zRangeByScore(key, clock - HISTORY_RANGES[range], '+inf');
+      return {
+        id,
+        range,
+        points: raw.map((m) => {
+          const [t, s] = m.split(':');
+          return { t: new Date(Number(t)).toISOString(), score: Number(s) };
+        }),
+      };
+    },
+
+    async topics(): Promise<{ topic: string; entities: number }[]> {
+      const found: string[] = [];
+      for await (const batch of redis.scanIterator({ MATCH: `${keys.leaderboard('topic:')}*`, COUNT: 500 })) found.push(...batch);
+      const counts = await Promise.all(found.map((k) => redis.zCard(k)));
+      return found
+        .map((k, i) => ({ topic: k.slice(keys.leaderboard('topic:').length), entities: counts[i] ?? 0 }))
+        .filter((t) => t.entities > 0)
+        .sort((a, b) => b.entities - a.entities || a.topic.localeCompare(b.topic));
+    },
+
+    /** Why the score is what it is, recomputed from the state at the current clock. */
+    async explain(id: string, top = 5): Promise<Explanation | null> {
+      const claimedBy = await owner(id);
+      if (claimedBy) throw new ClaimedAccountError(id, claimedBy);
+      const [e] = await store.resolve([id]);
+      if (!e) return null;
+      const clock = await store.clock();
+      const r = scoreAccounts(e.accounts, clock, params);
+      const accounts = e.accounts
+        .map((a) => ({ id: a.id, score: scoreAccounts([a], clock, params).score, weight: Object.values(rawOf(a, clock, params)).reduce((x, y) => x + y, 0) }))
+        .sort((a, b) => b.score - a.score);
+      const totalWeight = accounts.reduce((x, a) => x + a.weight, 0) || 1;
+      const [posts, engagers] = await Promise.all([
+        Promise.all(e.accounts.map((a) => redis.zRangeWithScores(keys.topPosts(a.id), 0, top - 1, { REV: true }))),
+        Promise.all(e.accounts.map((a) => redis.zRangeWithScores(keys.topEngagers(a.id), 0, top - 1, { REV: true }))),
+      ]);
+      return {
+        id,
+        score: r.score,
+        asOf: new Date(clock).toISOString(),
+        formula: 'score = 1 + 0.99 × Σ weight × component; component = min(100, 100 × log10(1 + raw/unit) / full); see docs/scoring.md',
+        components: COMPONENT_NAMES.map((c) => ({ name: c, weight: COMPONENT_WEIGHTS[c], value: r.components[c], raw: r.raw[c], scale: SCALES[c] })),
+        accounts: accounts.map((a) => ({ id: a.id, score: a.score, share: Math.round((1000 * a.weight) / totalWeight) / 10 })),
+        posts: e.accounts
+          .flatMap((a, i) => (posts[i] ?? []).map((p) => ({ account: a.id, post: p.value, value: decayTo(p.score, clock, params) })))
+          .sort((a, b) => b.value - a.value)
+          .slice(0, top),
+        engagers: e.accounts
+          .flatMap((a, i) => (engagers[i] ?? []).map((p) => ({ account: a.id, engager: p.value, weight: decayTo(p.score, clock, params) })))
+          .sort((a, b) => b.weight - a.weight)
+          .slice(0, top),
+      };
+    },
+  };
+}
+
+export type Reads = ReturnType<typeof createReads>;

@@ -1,0 +1,165 @@
+/**
+ * The two Lua scripts of a batch. Key names follow `infra/keys.ts`; all keys
+ * share the prefix's hash tag. The pure mirror of APPLY, used to check it,
+ * is `fold.ts`.
+ */
+import { Script } from '../infra/script.js';
+import { POST_CONCAVITY } from './model.js';
+
+/**
+ * APPLY: KEYS = [meta, dirty]; ARGV = [expected watermark, new watermark,
+ * key base, batch clock, delta JSON...]. Adds each account's delta to its
+ * state, advances the watermark and the clock, and marks the account and its
+ * entity dirty, all or nothing.
+ */
+export const APPLY = new Script(`
+local wm = redis.call('HGET', KEYS[1], 'wm') or ''
+if wm ~= ARGV[1] then return redis.error_reply('STALE ' .. wm) end
+redis.call('HSET', KEYS[1], 'wm', ARGV[2])
+if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'clock') or '0') then redis.call('HSET', KEYS[1], 'clock', ARGV[4]) end
+local B = ARGV[3]
+local BETA = ${POST_CONCAVITY}
+local function trim(key, max, keep)
+  if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
+end
+local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
+for i = 5, #ARGV do
+  local d = cjson.decode(ARGV[i])
+  local id = d.id
+  local key, pk = B .. 'a:' .. id, B .. 'p:' .. id
+  local cur = redis.call('HMGET', key, 'first', 'last', 'fts', 'f', 'nts', 'name')
+  if not cur[1] or d.first < tonumber(cur[1]) then redis.call('HSET', key, 'first', d.first) end
+  if d.last > 0 and d.last > tonumber(cur[2] or '0') then redis.call('HSET', key, 'last', d.last) end
+  if d.followers then
+    local cts = tonumber(cur[3] or '-1')
+    if d.followers.ts > cts or (d.followers.ts == cts and d.followers.value > tonumber(cur[4] or '0')) then
+      redis.call('HSET', key, 'f', d.followers.value, 'fts', d.followers.ts)
+    end
+  end
+  if d.name then
+    local cts = tonumber(cur[5] or '-1')
+    if d.name.ts > cts or (d.name.ts == cts and d.name.value > (cur[6] or '')) then
+      redis.call('HSET', key, 'name', d.name.value, 'nts', d.name.ts)
+    end
+  end
+  if d.follows ~= 0 then redis.call('HINCRBY', key, 'nf', d.follows) end
+  for t, n in pairs(d.counts) do redis.call('HINCRBY', key, 'n:' .. t, n) end
+  for p, topics in pairs(d.postTopics) do redis.call('HSET', pk, 't|' .. p, table.concat(topics, ',')) end
+  for topic, a in pairs(d.authored) do
+    redis.call('HINCRBY', key, 'tp:' .. topic, a.posts)
+    local dk = B .. 'td:' .. id .. ':' .. topic
+    redis.call('SADD', dk, unpack(a.days))
+    redis.call('HSET', key, 'td:' .. topic, redis.call('SCARD', dk))
+  end
+  local dE, dA = 0, 0
+  local tp = B .. 'po:' .. id
+  for p, v in pairs(d.posts) do
+    local old = redis.call('HMGET', pk, 'e|' .. p, 'a|' .. p)
+    local oe, oa = tonumber(old[1] or '0'), tonumber(old[2] or '0')
+    local ne, na = oe, oa
+    if v.e > 0 then ne = tonumber(redis.call('HINCRBYFLOAT', pk, 'e|' .. p, v.e)); dE = dE + pow(ne) - pow(oe) end
+    if v.a > 0 then na = tonumber(redis.call('HINCRBYFLOAT', pk, 'a|' .. p, v.a)); dA = dA + pow(na) - pow(oa) end
+    redis.call('ZADD', tp, pow(ne) + pow(na), p)
+    local tl = redis.call('HGET', pk, 't|' .. p)
+    if tl and v.w > 0 then
+      for topic in string.gmatch(tl, '[^,]+') do
+        redis.call('HINCRBYFLOAT', key, 'tv:' .. topic, v.w)
+        local ek = B .. 'te:' .. id .. ':' .. topic
+        redis.call('PFADD', ek, unpack(v.engagers))
+        redis.call('HSET', key, 'te:' .. topic, redis.call('PFCOUNT', ek))
+      end
+    end
+  end
+  trim(tp, 200, 100)
+  if dE ~= 0 then redis.call('HINCRBYFLOAT', key, 'E', dE) end
+  if dA ~= 0 then redis.call('HINCRBYFLOAT', key, 'A', dA) end
+  if d.outcomes > 0 then redis.call('HINCRBYFLOAT', key, 'O', d.outcomes) end
+  for _, en in ipairs(d.endorsements) do
+    if redis.call('SADD', B .. 'k:' .. id, en.key) == 1 then
+      redis.call('HINCRBYFLOAT', key, 'K', en.w)
+      redis.call('HINCRBYFLOAT', key, 'tv:' .. en.topic, en.w)
+      local kk = B .. 'tk:' .. id .. ':' .. en.topic
+      redis.call('SADD', kk, en.endorser)
+      redis.call('HSET', key, 'tk:' .. en.topic, redis.call('SCARD', kk))
+    end
+  end
+  if #d.engagers > 0 then
+    local hk = B .. 'hll:' .. id
+    redis.call('PFADD', hk, unpack(d.engagers))
+    redis.call('HSET', key, 'D', redis.call('PFCOUNT', hk))
+  end
+  if d.received > 0 then redis.call('HINCRBY', key, 'N', d.received) end
+  local ek = B .. 'en:' .. id
+  for who, w in pairs(d.engagerWeights) do redis.call('ZINCRBY', ek, w, who) end
+  trim(ek, 200, 100)
+  redis.call('SADD', KEYS[2], id)
+  local owner = redis.call('HGET', B .. 'owner', id)
+  if owner then redis.call('SADD', KEYS[2], owner) end
+end
+return #ARGV - 4
+`);
+
+/**
+ * WRITE: KEYS = [dirty]; ARGV = [key base, clock, write JSON...]. For each
+ * entity: its record, its place in every leaderboard scope (leaving the scopes
+ * it no longer belongs to), its history buckets, and its dirty mark cleared.
+ * An account's own score also goes to the account-score set. Returns each
+ * entity's previous score ('' for none).
+ */
+export const WRITE = new Script(`
+local B = ARGV[1]
+local clock = tonumber(ARGV[2])
+local DAY, MONTH = 86400000, 30 * 86400000
+local prevs = {}
+for i = 3, #ARGV do
+  local w = cjson.decode(ARGV[i])
+  local id = w.id
+  local sk = B .. 'es:' .. id
+  local prev = redis.call('HGET', sk, 's')
+  prevs[#prevs + 1] = prev or ''
+  if w.own then
+    redis.call('HSET', B .. 'a:' .. id, 's', w.own)
+    redis.call('ZADD', B .. 'as', w.own, id)
+  end
+  local remove = w.remove
+  if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
+  if w.entity and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
+  local old = redis.call('HGET', sk, 'scopes')
+  local keep = {}
+  if not remove then for scope, _ in pairs(w.scopes) do keep[scope] = true end end
+  if old then
+    for scope in string.gmatch(old, '[^,]+') do
+      if not keep[scope] then redis.call('ZREM', B .. 'lb:' .. scope, id) end
+    end
+  end
+  if remove then
+    redis.call('DEL', sk, B .. 'h1:' .. id, B .. 'h2:' .. id)
+    redis.call('ZREM', B .. 'sc', id)
+  else
+    local names = {}
+    for scope, score in pairs(w.scopes) do
+      redis.call('ZADD', B .. 'lb:' .. scope, score, id)
+      names[#names + 1] = scope
+    end
+    table.sort(names)
+    local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
+    local m = math.floor(clock / 60000) * 60000
+    local h = math.floor(clock / 3600000) * 3600000
+    redis.call('ZREMRANGEBYSCORE', h1, m, m)
+    redis.call('ZADD', h1, m, m .. ':' .. w.s)
+    redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
+    redis.call('ZREMRANGEBYSCORE', h2, h, h)
+    redis.call('ZADD', h2, h, h .. ':' .. w.s)
+    redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
+    -- Movement over the last day of event time: now against the oldest point of the day.
+    local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '+inf', 'LIMIT', 0, 1)[1]
+    local base = first and tonumber(string.match(first, ':(.*)$')) or w.s
+    local fields = { 's', w.s, 'd', math.floor((w.s - base) * 10 + 0.5) / 10, 'at', clock, 'scopes', table.concat(names, ',') }
+    for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
+    redis.call('HSET', sk, unpack(fields))
+    redis.call('ZADD', B .. 'sc', clock, id)
+  end
+  redis.call('SREM', KEYS[1], id)
+end
+return prevs
+`);
