@@ -117,6 +117,7 @@ for i = 3, #ARGV do
   local sk = B .. 'es:' .. id
   local prev = redis.call('HGET', sk, 's')
   prevs[#prevs + 1] = prev or ''
+  local score = tonumber(w.s)
   if w.own then
     redis.call('HSET', B .. 'a:' .. id, 's', w.own)
     redis.call('ZADD', B .. 'as', w.own, id)
@@ -137,8 +138,8 @@ for i = 3, #ARGV do
     redis.call('ZREM', B .. 'sc', id)
   else
     local names = {}
-    for scope, score in pairs(w.scopes) do
-      redis.call('ZADD', B .. 'lb:' .. scope, score, id)
+    for scope, s in pairs(w.scopes) do
+      redis.call('ZADD', B .. 'lb:' .. scope, s, id)
       names[#names + 1] = scope
     end
     table.sort(names)
@@ -153,8 +154,9 @@ for i = 3, #ARGV do
     redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
     -- Movement over the last day of event time: now against the oldest point of the day.
     local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '+inf', 'LIMIT', 0, 1)[1]
-    local base = first and tonumber(string.match(first, ':(.*)$')) or w.s
-    local fields = { 's', w.s, 'd', math.floor((w.s - base) * 10 + 0.5) / 10, 'at', clock, 'scopes', table.concat(names, ',') }
+    local base = first and tonumber(string.match(first, ':(.*)$')) or score
+    local d = math.floor((score - base) * 10 + 0.5)
+    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ',') }
     for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
     redis.call('HSET', sk, unpack(fields))
     redis.call('ZADD', B .. 'sc', clock, id)

@@ -56,6 +56,8 @@ export interface ScoreStore {
   apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<ScoreChange[]>;
   /** Scores every dirty entity (left by a crash, an admin change or the sweep). */
   rescoreDirty(): Promise<ScoreChange[]>;
+  /** Scores every entity at the current clock (after a rebuild, or to compare two states at one time). */
+  rescoreAll(): Promise<ScoreChange[]>;
   /** Marks up to `limit` entities scored more than `staleMs` of event time ago dirty, then scores everything dirty. */
   sweep(staleMs: number, limit: number): Promise<ScoreChange[]>;
   /** Reads entities with their accounts' state. */
@@ -123,20 +125,22 @@ export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelPa
           return;
         }
         const r = scoreAccounts(e.accounts, clock, params);
-        const scopes: Record<string, number> = { global: r.score, [`kind:${e.kind}`]: r.score };
-        for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = r.score;
-        for (const t of r.topics) scopes[`topic:${t.topic}`] = t.score;
+        const score = String(r.score);
+        const scopes: Record<string, string> = { global: score, [`kind:${e.kind}`]: score };
+        for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
+        for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
         const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
-        const fields: Record<string, string | number> = {
+        const fields: Record<string, string> = {
           name: e.name,
           kind: e.kind,
           accounts: JSON.stringify(e.accounts.map((a) => a.id)),
           topics: JSON.stringify(r.topics),
-          u: updated,
+          u: String(updated),
         };
-        for (const [c, v] of Object.entries(r.components)) fields[`c:${c}`] = v;
-        const own = e.registered ? undefined : r.score;
-        writes.push(JSON.stringify({ id, s: r.score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));
+        for (const [c, v] of Object.entries(r.components)) fields[`c:${c}`] = String(v);
+        const own = e.registered ? undefined : String(r.score);
+        // Scores travel as strings: a Lua number would be stored with 17 digits (41.899999999999999).
+        writes.push(JSON.stringify({ id, s: score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));
         written.push({ id, score: e.registered || !e.claimedBy ? r.score : null });
       });
       const prevs = (await WRITE.run(redis, [keys.dirty], [keys.base, String(clock), ...writes])) as string[];
@@ -177,6 +181,14 @@ export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelPa
       });
     },
     rescoreDirty: () => serial(rescoreDirty),
+    rescoreAll() {
+      return serial(async () => {
+        const [scored, registered] = await Promise.all([redis.zRange(keys.scoredAt, 0, -1), redis.sMembers(keys.entities)]);
+        const all = [...new Set([...scored, ...registered])];
+        for (let i = 0; i < all.length; i += 10_000) await redis.sAdd(keys.dirty, all.slice(i, i + 10_000));
+        return rescoreDirty();
+      });
+    },
     sweep(staleMs, limit) {
       return serial(async () => {
         const clock = Number((await redis.hGet(keys.meta, 'clock')) ?? 0);

@@ -6,7 +6,7 @@ import { startApp, until } from '../helpers/app.js';
 describe('demo source', () => {
   it('feeds the simulator through ingest into scores at the configured rate', async () => {
     const t = await startApp();
-    const stop = startDemo(t.app.ingest!, { rate: 400, seed: 5, accounts: 150 });
+    const stop = startDemo(t.app.ingest!, { rate: 400, seed: 5, accounts: 150, historyEvents: 0 });
     try {
       const started = Date.now();
       // 150 profiles at once, then ~400 events a second.
