@@ -43,7 +43,12 @@ export const ActivityEventSchema = Type.Object(
     actor: Type.String({ minLength: 1, maxLength: 100, description: 'the handle that acted, on `network`' }),
     target: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'the handle acted upon; required except on profile and post' })),
     post: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    topics: Type.Optional(Type.Array(Type.String({ pattern: TOPIC_PATTERN }), { maxItems: 10 })),
+    topics: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: 10,
+        description: 'slugs; hashtags and names are normalised to slugs ("#Machine Learning" → "machine-learning")',
+      }),
+    ),
     followers: Type.Optional(Type.Integer({ minimum: 0, description: 'profile only: audience size now' })),
     name: Type.Optional(Type.String({ maxLength: 200, description: 'profile only: display name' })),
     value: Type.Optional(Type.Number({ minimum: 0, description: 'conversion only: money value' })),
@@ -74,6 +79,24 @@ export const REJECT_CODES = {
   invalidJson: 'invalid_json',
 } as const;
 export type RejectCode = (typeof REJECT_CODES)[keyof typeof REJECT_CODES];
+
+/**
+ * A topic or hashtag as a slug: lower case, accents and a leading `#`
+ * dropped, every run of other characters a single `-`, at most 48 long.
+ * Null when nothing is left.
+ */
+export function topicSlug(raw: string): string | null {
+  const slug = raw
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/^#+/, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  return new RegExp(TOPIC_PATTERN).test(slug) ? slug : null;
+}
 
 /** An account id: `network:handle`. */
 export function accountId(network: string, handle: string): string {

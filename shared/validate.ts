@@ -9,6 +9,7 @@ import {
   ActivityEventSchema,
   MAX_FUTURE_MS,
   REJECT_CODES,
+  topicSlug,
   TOPIC_TYPES,
   UNTARGETED_TYPES,
   type ActivityEvent,
@@ -72,6 +73,15 @@ export function validateEvent(input: unknown, now: number): ValidationResult {
   if (e.type === 'profile' && e.target !== undefined) {
     return reject(REJECT_CODES.fieldNotAllowed, '"target" is not allowed on a profile event');
   }
+  let topics: string[] | undefined;
+  if (e.topics !== undefined) {
+    topics = [];
+    for (const raw of e.topics) {
+      const slug = topicSlug(raw);
+      if (slug === null) return reject(REJECT_CODES.invalidField, `"topics": ${JSON.stringify(raw)} has no letters or digits to make a topic of`);
+      if (!topics.includes(slug)) topics.push(slug);
+    }
+  }
   const ts = typeof e.ts === 'number' ? e.ts : Date.parse(e.ts);
   if (!Number.isFinite(ts) || ts < 0) {
     return reject(REJECT_CODES.invalidTs, `"ts" is not a valid time: ${JSON.stringify(e.ts)}`);
@@ -79,5 +89,5 @@ export function validateEvent(input: unknown, now: number): ValidationResult {
   if (ts > now + MAX_FUTURE_MS) {
     return reject(REJECT_CODES.tsInFuture, `"ts" is more than 5 minutes in the future (${new Date(ts).toISOString()})`);
   }
-  return { ok: true, event: { ...e, ts } };
+  return { ok: true, event: { ...e, ...(topics ? { topics } : {}), ts } };
 }

@@ -41,7 +41,7 @@ describe('pipeline and read API', () => {
     expect(Math.round(m.score * 10) / 10).toBe(m.score);
     expect(m.components.reach).toBeGreaterThan(80);
     expect(m.components.engagement).toBeGreaterThan(0);
-    expect(Date.parse(m.updatedAt)).toBe(Math.max(...events.filter((e) => e.target === 'mashable' || e.actor === 'mashable').map((e) => e.ts)));
+    expect(Date.parse(m.updatedAt)).toBe(Math.max(...events.filter((e) => (e as { target?: string }).target === 'mashable' || e.actor === 'mashable').map((e) => e.ts)));
 
     const quiet = await (await fetch(`${t.url}/api/entities/x:quiet`)).json();
     expect(quiet.score).toBeLessThan(m.score);

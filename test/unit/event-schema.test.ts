@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPES, REJECT_CODES, type ActivityEvent } from '../../shared/event.js';
+import { EVENT_TYPES, REJECT_CODES, topicSlug, type ActivityEvent } from '../../shared/event.js';
 import { validateEvent } from '../../shared/validate.js';
 import { parseJsonBody, parseNdjson } from '../../server/ingest/routes.js';
 import { UnparsableItem } from '../../server/ingest/ingest.js';
@@ -49,7 +49,8 @@ describe('event schema v1', () => {
     expect(code({ ...base, type: 'post', id: '' })).toBe(REJECT_CODES.invalidField);
     expect(code({ ...base, type: 'post', id: 'x'.repeat(201) })).toBe(REJECT_CODES.invalidField);
     expect(code({ ...base, type: 'post', actor: 'a'.repeat(101) })).toBe(REJECT_CODES.invalidField);
-    expect(code({ ...base, type: 'post', topics: ['AI'] })).toBe(REJECT_CODES.invalidField);
+    expect(code({ ...base, type: 'post', topics: ['#!!'] })).toBe(REJECT_CODES.invalidField);
+    expect(code({ ...base, type: 'post', topics: ['x'.repeat(101)] })).toBe(REJECT_CODES.invalidField);
     expect(code({ ...base, type: 'post', topics: Array.from({ length: 11 }, (_, i) => `t${i}`) })).toBe(REJECT_CODES.invalidField);
     expect(code({ ...base, type: 'like' })).toBe(REJECT_CODES.targetRequired);
     expect(code({ ...base, type: 'like', target: 'bob', followers: 3 })).toBe(REJECT_CODES.fieldNotAllowed);
@@ -101,6 +102,16 @@ describe('event schema v1', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('topics', () => {
+  it('hashtags and names are normalised to slugs, once each', () => {
+    const r = validateEvent({ ...base, type: 'post', topics: ['#MachineLearning', 'Machine Learning', 'machine-learning', '#Café', '  Rock & Roll!! '] }, NOW);
+    expect(r).toMatchObject({ ok: true, event: { topics: ['machinelearning', 'machine-learning', 'cafe', 'rock-roll'] } });
+    expect(topicSlug('#'.repeat(3))).toBeNull();
+    expect(topicSlug('a'.repeat(60))).toBe('a'.repeat(48));
+    expect(topicSlug(`${'a'.repeat(47)} b`)).toBe('a'.repeat(47));
   });
 });
 

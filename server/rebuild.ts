@@ -1,0 +1,63 @@
+/**
+ * `npm run rebuild` (node dist/server/rebuild.js): replays the durable event
+ * stream into an empty score state. Stop the scoring processes first.
+ */
+import pino from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import { makeKeys } from './infra/keys.js';
+import { connectRedis } from './infra/redis.js';
+import { startRedisServer } from './infra/redis-server.js';
+import { modelParams } from './score/model.js';
+import { rebuild, ScorerActiveError } from './score/rebuild.js';
+import { resolve } from 'node:path';
+
+const HELP = `resonance rebuild: replay the durable event stream into an empty score state
+
+Usage: npm run rebuild -- [--force] [server options]
+
+Keeps the stream, the deduplication window and the entity registry; deletes
+every derived key (account state, scores, leaderboards, history), replays
+every event and scores every entity. Reads the same configuration as the
+server (REDIS_URL, KEY_PREFIX, HALF_LIFE_DAYS, DATA_DIR, ...). Refuses to run
+while a scorer is active unless --force is given.
+`;
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const force = args.includes('--force');
+  let config;
+  try {
+    config = loadConfig(args.filter((a) => a !== '--force'));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`rebuild: ${err.message}\n\n${HELP}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel });
+  const own = config.redisUrl ? null : await startRedisServer({ dir: resolve(config.dataDir, 'redis'), persistence: 'aof' });
+  const url = config.redisUrl ?? own!.url;
+  const redis = await connectRedis(url, 'resonance-rebuild');
+  try {
+    const r = await rebuild({ redis, redisUrl: url, keys: makeKeys(config.keyPrefix), params: modelParams(config.halfLifeDays), log, force, batchMaxSize: config.batchMaxSize });
+    process.stdout.write(`rebuilt: ${r.entries} events replayed, ${r.entities} entities scored in ${r.seconds.toFixed(1)} s\n`);
+  } catch (err) {
+    if (err instanceof ScorerActiveError) {
+      process.stderr.write(`rebuild: ${err.message}\n`);
+      process.exitCode = 1;
+    } else throw err;
+  } finally {
+    await redis.close();
+    await own?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`rebuild: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
