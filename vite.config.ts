@@ -9,7 +9,7 @@ const ws = (): ProxyOptions => ({ target: api, ws: true });
 
 export default defineConfig({
   root: 'web',
-  plugins: [svelte()],
+  plugins: [svelte({ configFile: false })],
   build: {
     outDir: '../dist/web',
     emptyOutDir: true,
