@@ -25,6 +25,8 @@ export interface ChannelState {
 export interface Transport {
   /** How many local clients are subscribed to the channel. */
   count(channel: string): number;
+  /** Channels with at least one local subscriber. */
+  channels(): Iterable<string>;
   send(channel: string, seq: number, data: unknown): void;
 }
 
@@ -33,12 +35,17 @@ export const MIN_INTERVAL_MS = 1000 / MAX_UPDATES_PER_SECOND;
 const GROUP_IDLE_MS = 10_000;
 const TICKER_RECENT = 20;
 
-/** The channels a batch of changes makes stale; each at most once. */
-export function channelsOf(changes: readonly Change[]): string[] {
+/**
+ * The channels a batch of changes makes stale; each at most once. Any
+ * leaderboard may have moved, so every leaderboard channel someone watches is
+ * included (coalescing keeps that cheap).
+ */
+export function channelsOf(changes: readonly Change[], watchedLeaderboards: Iterable<string> = []): string[] {
   if (changes.length === 0) return [];
   const out = new Set<string>();
   for (const c of changes) out.add(`entity:${c.id}`);
   out.add('leaderboard:global');
+  for (const ch of watchedLeaderboards) out.add(ch);
   out.add('ticker');
   return [...out];
 }
@@ -78,7 +85,7 @@ export class LiveHub {
       .pipe(
         mergeMap((batch) => {
           for (const c of batch) this.tickerPending.set(c.id, c);
-          return from(channelsOf(batch).filter((ch) => this.subscribers(ch) > 0 || ch === 'ticker'));
+          return from(channelsOf(batch, this.watchedLeaderboards()).filter((ch) => this.subscribers(ch) > 0 || ch === 'ticker'));
         }),
         coalescePerChannel(MIN_INTERVAL_MS, this.scheduler),
         groupBy((ch) => ch),
@@ -90,6 +97,12 @@ export class LiveHub {
 
   stop(): void {
     this.sub?.unsubscribe();
+  }
+
+  private watchedLeaderboards(): Set<string> {
+    const out = new Set<string>();
+    for (const t of this.transports) for (const ch of t.channels()) if (ch.startsWith('leaderboard:')) out.add(ch);
+    return out;
   }
 
   subscribers(channel: string): number {

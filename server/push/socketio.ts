@@ -28,6 +28,8 @@ export const SOCKET_IO_PATH = '/socket.io/';
 export function socketIoTransport(nsp: LiveNamespace): Transport {
   return {
     count: (channel) => nsp.adapter.rooms.get(channel)?.size ?? 0,
+    // Every socket also sits in a room named by its id; channels are the rooms that parse as one.
+    channels: () => [...nsp.adapter.rooms.keys()].filter((room) => parseChannel(room) !== null),
     send: (channel, seq, data) => {
       const target = channel === 'ticker' ? nsp.volatile.to(channel) : nsp.to(channel);
       target.emit('update', { channel, seq, data });

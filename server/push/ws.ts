@@ -15,6 +15,7 @@ export const MAX_BUFFERED_BYTES = 1 << 20;
 export function wsTransport(subs: Map<string, Set<WebSocket>>): Transport {
   return {
     count: (channel) => subs.get(channel)?.size ?? 0,
+    channels: () => subs.keys(),
     send: (channel, seq, data) => {
       const set = subs.get(channel);
       if (!set) return;

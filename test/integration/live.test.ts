@@ -70,6 +70,16 @@ describe('live channels', () => {
     w.ws.close();
   });
 
+  it('a leaderboard of another scope gets updates too', async () => {
+    const w = await wsClient(t.url, 'leaderboard:network:bluesky');
+    await until(() => w.frames.length > 0);
+    expect(w.frames[0]).toMatchObject({ type: 'snapshot', data: { scope: 'network:bluesky', entries: [] } });
+    await postEvents(t.url, [{ ...like('sky'), network: 'bluesky' }]);
+    const update = await until(() => w.frames.find((f) => f.type === 'update'));
+    expect(update).toMatchObject({ channel: 'leaderboard:network:bluesky', seq: 1, data: { entries: expect.arrayContaining([expect.objectContaining({ id: 'bluesky:sky' })]) } });
+    w.ws.close();
+  });
+
   it('an unknown channel is refused in the ack and on the WebSocket', async () => {
     const s = await socketClient(t.url);
     expect(await subscribe(s, 'everything')).toEqual({ ok: false, error: { code: 'invalid_channel', message: expect.any(String) } });

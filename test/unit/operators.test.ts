@@ -76,5 +76,11 @@ describe('live coalescing', () => {
       'ticker',
     ]);
     expect(channelsOf([])).toEqual([]);
+    expect(channelsOf([{ id: 'x:a', score: 2, prev: 1 }], ['leaderboard:kind:brand', 'leaderboard:global'])).toEqual([
+      'entity:x:a',
+      'leaderboard:global',
+      'leaderboard:kind:brand',
+      'ticker',
+    ]);
   });
 });
