@@ -6,7 +6,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { makeKeys } from './infra/keys.js';
 import { connectRedis } from './infra/redis.js';
-import { startRedisServer } from './infra/redis-server.js';
+import { DataDirBusyError, RedisServerMissingError, startRedisServer } from './infra/redis-server.js';
 import { modelParams } from './score/model.js';
 import { rebuild, ScorerActiveError } from './score/rebuild.js';
 import { resolve } from 'node:path';
@@ -40,11 +40,23 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = pino({ level: config.logLevel });
-  const own = config.redisUrl ? null : await startRedisServer({ dir: resolve(config.dataDir, 'redis'), persistence: 'aof' });
+  let own = null;
+  if (!config.redisUrl) {
+    try {
+      own = await startRedisServer({ dir: resolve(config.dataDir, 'redis'), persistence: 'aof' });
+    } catch (err) {
+      if (err instanceof DataDirBusyError || err instanceof RedisServerMissingError) {
+        process.stderr.write(`rebuild: ${err.message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+  }
   const url = config.redisUrl ?? own!.url;
   const redis = await connectRedis(url, 'resonance-rebuild');
   try {
-    const r = await rebuild({ redis, redisUrl: url, keys: makeKeys(config.keyPrefix), params: modelParams(config.halfLifeDays), log, force, batchMaxSize: config.batchMaxSize });
+    // A private Redis is only ours once the server that owned it has stopped, so no scorer can be running.
+    const r = await rebuild({ redis, redisUrl: url, keys: makeKeys(config.keyPrefix), params: modelParams(config.halfLifeDays), log, force: force || own !== null, batchMaxSize: config.batchMaxSize });
     process.stdout.write(`rebuilt: ${r.entries} events replayed, ${r.entities} entities scored in ${r.seconds.toFixed(1)} s\n`);
   } catch (err) {
     if (err instanceof ScorerActiveError) {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import app from './app.js';
 import { ConfigError, HELP, isLoopback, loadConfig } from './config.js';
 import { isOpen } from './infra/auth.js';
-import { RedisServerMissingError, startRedisServer, type RedisServerHandle } from './infra/redis-server.js';
+import { DataDirBusyError, RedisServerMissingError, startRedisServer, type RedisServerHandle } from './infra/redis-server.js';
 import { startDemo } from './ingest/demo.js';
 
 async function main(): Promise<void> {
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     try {
       privateRedis = await startRedisServer({ dir, persistence: 'aof' });
     } catch (err) {
-      if (err instanceof RedisServerMissingError) {
+      if (err instanceof RedisServerMissingError || err instanceof DataDirBusyError) {
         process.stderr.write(`resonance: ${err.message}\n`);
         process.exit(1);
       }

@@ -3,7 +3,7 @@
  * Redis when REDIS_URL is unset, and the test and benchmark Redis.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -50,6 +50,21 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+export class DataDirBusyError extends Error {
+  constructor(dir: string, pid: number) {
+    super(`another Resonance process (pid ${pid}) is using ${dir}; stop it first`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * A redis-server left running on this data folder by a process that was
  * killed outright would share its files with the new one: stop it first.
@@ -71,7 +86,11 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const pidfile = join(dir, 'redis.pid');
+  const ownerfile = join(dir, 'owner.pid');
+  const owner = existsSync(ownerfile) ? Number(readFileSync(ownerfile, 'utf8').trim()) : 0;
+  if (owner > 0 && owner !== process.pid && alive(owner)) throw new DataDirBusyError(dir, owner);
   await stopOrphan(pidfile);
+  writeFileSync(ownerfile, String(process.pid));
   const port = opts.port ?? (await freePort());
   const aof = (opts.persistence ?? 'aof') === 'aof';
   const args = [
@@ -115,7 +134,10 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
     stop: () =>
       new Promise<void>((ok) => {
         if (child.exitCode !== null || child.signalCode !== null) return ok();
-        child.once('exit', () => ok());
+        child.once('exit', () => {
+          rmSync(ownerfile, { force: true });
+          ok();
+        });
         child.kill('SIGTERM');
       }),
   };

@@ -92,6 +92,7 @@ export async function rebuild(opts: {
   } finally {
     await pipeline.stop();
   }
-  const scored = await store.rescoreAll();
-  return { entries, entities: scored.length, seconds: (performance.now() - t0) / 1000 };
+  await store.rescoreAll();
+  const entities = await redis.zCard(keys.scoredAt);
+  return { entries, entities, seconds: (performance.now() - t0) / 1000 };
 }
