@@ -20,6 +20,9 @@ import { isOpen } from './infra/auth.js';
 import redisPlugin, { connectRedis } from './infra/redis.js';
 import { createIngest, type Ingest } from './ingest/ingest.js';
 import ingestRoutes from './ingest/routes.js';
+import wsIngest from './ingest/ws.js';
+import framing from './infra/framing.js';
+import badgeRoutes from './routes/badge.js';
 import { startPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { LiveHub } from './push/hub.js';
 import socketIoPlugin from './push/socketio.js';
@@ -65,6 +68,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error; the server log has the details' } });
   });
 
+  await fastify.register(framing, { embedOrigins: opts.embedOrigins });
   await fastify.register(redisPlugin, { url: opts.redisUrl, keyPrefix: opts.keyPrefix });
   await fastify.register(fastifySwagger, {
     openapi: {
@@ -92,6 +96,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   if (opts.roles.has('ingest')) {
     fastify.ingest = createIngest(redis, keys, opts.dedupeWindowSec);
     await fastify.register(ingestRoutes, { ingest: fastify.ingest, auth });
+    await fastify.register(wsIngest, { ingest: fastify.ingest, auth });
   }
 
   if (opts.roles.has('score')) {
@@ -143,6 +148,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   fastify.decorate('entities', createEntities(redis, keys, store, (c) => changes.next(c)));
   await fastify.register(entityRoutes, { reads, entities: fastify.entities, auth });
+  await fastify.register(badgeRoutes, { reads });
   await fastify.register(healthRoutes, {
     redis,
     keys,
@@ -159,8 +165,12 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   fastify.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
-    const isPage = req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/ws/') && !path.includes('.');
-    if (isPage && hasWeb) return reply.type('text/html').sendFile('index.html');
+    // Entity ids may hold dots (blog:example.com), so /e/ and /embed/ pages are pages whatever their last segment.
+    const last = path.slice(path.lastIndexOf('/') + 1);
+    const isPage =
+      req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/ws/') && (!last.includes('.') || path.startsWith('/e/') || path.startsWith('/embed/'));
+    const isEmbed = path.startsWith('/embed/') && existsSync(join(webDir, 'embed.html'));
+    if (isPage && hasWeb) return reply.type('text/html').sendFile(isEmbed ? 'embed.html' : 'index.html');
     const e = errors.routeNotFound(req.method, path);
     return reply.code(404).send({ error: { code: e.code, message: e.message } });
   });

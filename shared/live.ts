@@ -55,6 +55,11 @@ export type LiveFrame<D = unknown> =
   | { type: 'update'; channel: string; seq: number; data: D }
   | { type: 'error'; error: { code: string; message: string } };
 
+/** Answers of the streaming ingest endpoint `/ws/ingest`, one per frame, in order. */
+export type IngestAck =
+  | { type: 'ack'; accepted: number; duplicates: number; rejected: { index: number; code: string; message: string }[] }
+  | { type: 'error'; error: { code: string; message: string } };
+
 const ENTITY_ID = /^[^\s]{1,200}$/;
 const SCOPE = new RegExp(SCOPE_PATTERN);
 

@@ -1,0 +1,73 @@
+/**
+ * Streaming ingest, `GET /ws/ingest` (ingest key in `Authorization: Bearer`,
+ * or `?key=` for clients that cannot set headers). Each text frame is one
+ * event, a JSON array or NDJSON; frames are handled in order and each is
+ * answered `{ type: "ack", accepted, duplicates, rejected }` once its events
+ * are durable.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { RawData } from 'ws';
+import { MAX_EVENTS_PER_REQUEST } from '../../shared/event.js';
+import type { IngestAck } from '../../shared/live.js';
+import { authorized, type AuthConfig } from '../infra/auth.js';
+import type { Ingest } from './ingest.js';
+import { parseNdjson } from './routes.js';
+
+export const INGEST_WS_PATH = '/ws/ingest';
+
+/** A frame's events: a whole JSON value (one event or an array) if it parses, else NDJSON lines. */
+export function parseFrame(text: string): unknown[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  try {
+    const v: unknown = JSON.parse(trimmed);
+    return Array.isArray(v) ? v : [v];
+  } catch {
+    return parseNdjson(text);
+  }
+}
+
+const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async (app, { ingest, auth }) => {
+  app.get<{ Querystring: { key?: string } }>(
+    INGEST_WS_PATH,
+    {
+      websocket: true,
+      schema: { hide: true },
+      // Refused before the upgrade: a 401, not a socket that closes.
+      preValidation: async (req, reply) => {
+        const header = req.headers.authorization ?? (req.query.key ? `Bearer ${req.query.key}` : undefined);
+        if (!authorized(auth, 'ingest', header)) {
+          await reply.code(401).send({ error: { code: 'unauthorized', message: 'a valid ingest key is required (Authorization: Bearer <key>, or ?key=)' } });
+        }
+      },
+    },
+    (socket) => {
+      let chain: Promise<void> = Promise.resolve();
+      const send = (msg: IngestAck) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+      };
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        chain = chain.then(async () => {
+          if (isBinary) {
+            send({ type: 'error', error: { code: 'binary_frame', message: 'send events as text frames' } });
+            return;
+          }
+          const items = parseFrame(data.toString());
+          if (items.length > MAX_EVENTS_PER_REQUEST) {
+            send({ type: 'error', error: { code: 'too_many_events', message: `${items.length} events in one frame; at most ${MAX_EVENTS_PER_REQUEST}` } });
+            return;
+          }
+          try {
+            const r = await ingest.ingest(items);
+            send({ type: 'ack', ...r });
+          } catch (err) {
+            app.log.error({ err }, 'ws ingest failed');
+            send({ type: 'error', error: { code: 'unavailable', message: 'the events could not be stored; send them again' } });
+          }
+        });
+      });
+    },
+  );
+};
+
+export default wsIngest;
