@@ -25,14 +25,28 @@ declare module 'fastify' {
 
 export const SOCKET_IO_PATH = '/socket.io/';
 
+/** Packets queued on a socket beyond which it is skipped until it drains (it then sees the seq gap and resyncs). */
+export const MAX_QUEUED_PACKETS = 32;
+
 export function socketIoTransport(nsp: LiveNamespace): Transport {
+  /** Sockets of a room whose connection is backed up. */
+  const slowIn = (channel: string): string[] => {
+    const out: string[] = [];
+    for (const id of nsp.adapter.rooms.get(channel) ?? []) {
+      const conn = nsp.sockets.get(id)?.conn as { writeBuffer?: unknown[] } | undefined;
+      if ((conn?.writeBuffer?.length ?? 0) > MAX_QUEUED_PACKETS) out.push(id);
+    }
+    return out;
+  };
   return {
     count: (channel) => nsp.adapter.rooms.get(channel)?.size ?? 0,
     // Every socket also sits in a room named by its id; channels are the rooms that parse as one.
     channels: () => [...nsp.adapter.rooms.keys()].filter((room) => parseChannel(room) !== null),
     send: (channel, seq, data) => {
-      const target = channel === 'ticker' ? nsp.volatile.to(channel) : nsp.to(channel);
-      target.emit('update', { channel, seq, data });
+      // Encoded once for the room; backed-up sockets are left out rather than queued without bound.
+      const slow = slowIn(channel);
+      const room = slow.length > 0 ? nsp.to(channel).except(slow) : nsp.to(channel);
+      (channel === 'ticker' ? room.volatile : room).emit('update', { channel, seq, data });
     },
   };
 }

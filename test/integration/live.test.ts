@@ -80,6 +80,22 @@ describe('live channels', () => {
     w.ws.close();
   });
 
+  it('the ticker carries every score change, coalesced', async () => {
+    const s = await socketClient(t.url);
+    const updates: UpdateMessage[] = [];
+    s.on('update', (m) => updates.push(m));
+    expect(await subscribe(s, 'ticker')).toMatchObject({ ok: true, snapshot: { items: expect.any(Array) } });
+    await postEvents(t.url, [like('tick1'), like('tick2')]);
+    const seen = new Set<string>();
+    await until(() => {
+      for (const u of updates) for (const item of (u.data as { items: { id: string }[] }).items) seen.add(item.id);
+      return seen.has('x:tick1') && seen.has('x:tick2') ? true : undefined;
+    });
+    const item = updates.flatMap((u) => (u.data as { items: { id: string }[] }).items).find((i) => i.id === 'x:tick1');
+    expect(item).toEqual({ id: 'x:tick1', name: 'x:tick1', score: expect.any(Number), delta: expect.any(Number) });
+    s.disconnect();
+  });
+
   it('an unknown channel is refused in the ack and on the WebSocket', async () => {
     const s = await socketClient(t.url);
     expect(await subscribe(s, 'everything')).toEqual({ ok: false, error: { code: 'invalid_channel', message: expect.any(String) } });
