@@ -31,11 +31,12 @@ export function appOptions(overrides: Partial<AppOptions> = {}): AppOptions {
   };
 }
 
-export async function startApp(overrides: Partial<AppOptions> = {}): Promise<TestApp> {
-  const opts = appOptions(overrides);
+export async function startApp(overrides: Partial<AppOptions> & { port?: number } = {}): Promise<TestApp> {
+  const { port: wanted = 0, ...rest } = overrides;
+  const opts = appOptions(rest);
   const fastify = Fastify({ logger: false, forceCloseConnections: true });
   await fastify.register(app, opts);
-  await fastify.listen({ port: 0, host: '127.0.0.1' });
+  await fastify.listen({ port: wanted, host: '127.0.0.1' });
   const addr = fastify.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { app: fastify, url: `http://127.0.0.1:${port}`, prefix: opts.keyPrefix, close: () => fastify.close() };
