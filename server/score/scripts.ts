@@ -24,7 +24,20 @@ local function trim(key, max, keep)
 end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
 for i = 5, #ARGV do
-  local d = cjson.decode(ARGV[i])
+  local raw = ARGV[i]
+  -- An account that only acted (liked, followed ...) changes nothing once it exists, unless this is an earlier first sight.
+  local touchId, touchFirst = string.match(raw, '^T|(.-)|(%d+)$')
+  if touchId then
+    local key = B .. 'a:' .. touchId
+    local cur = redis.call('HGET', key, 'first')
+    if not cur or tonumber(touchFirst) < tonumber(cur) then
+      redis.call('HSET', key, 'first', touchFirst)
+      redis.call('SADD', KEYS[2], touchId)
+      local owner = redis.call('HGET', B .. 'owner', touchId)
+      if owner then redis.call('SADD', KEYS[2], owner) end
+    end
+  else
+  local d = cjson.decode(raw)
   local id = d.id
   local key, pk = B .. 'a:' .. id, B .. 'p:' .. id
   local cur = redis.call('HMGET', key, 'first', 'last', 'fts', 'f', 'nts', 'name')
@@ -95,6 +108,7 @@ for i = 5, #ARGV do
   redis.call('SADD', KEYS[2], id)
   local owner = redis.call('HGET', B .. 'owner', id)
   if owner then redis.call('SADD', KEYS[2], owner) end
+  end
 end
 return #ARGV - 4
 `);
@@ -144,14 +158,17 @@ for i = 3, #ARGV do
     end
     table.sort(names)
     local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
-    local m = math.floor(clock / 60000) * 60000
-    local h = math.floor(clock / 3600000) * 3600000
-    redis.call('ZREMRANGEBYSCORE', h1, m, m)
-    redis.call('ZADD', h1, m, m .. ':' .. w.s)
-    redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
-    redis.call('ZREMRANGEBYSCORE', h2, h, h)
-    redis.call('ZADD', h2, h, h .. ':' .. w.s)
-    redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
+    -- History only records moves: an unchanged score leaves the buckets as they are.
+    if prev ~= w.s then
+      local m = math.floor(clock / 60000) * 60000
+      local h = math.floor(clock / 3600000) * 3600000
+      redis.call('ZREMRANGEBYSCORE', h1, m, m)
+      redis.call('ZADD', h1, m, m .. ':' .. w.s)
+      redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
+      redis.call('ZREMRANGEBYSCORE', h2, h, h)
+      redis.call('ZADD', h2, h, h .. ':' .. w.s)
+      redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
+    end
     -- Movement over the last day of event time: now against the oldest point of the day.
     local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '+inf', 'LIMIT', 0, 1)[1]
     local base = first and tonumber(string.match(first, ':(.*)$')) or score

@@ -45,6 +45,24 @@ export interface ResolvedEntity {
 /** Most dirty entities scored in one WRITE. */
 const WRITE_CHUNK = 500;
 
+/** A delta that only says the account was seen (it acted on others): applied without decoding JSON. */
+export function touchOnly(d: AccountDelta): boolean {
+  return (
+    d.last === 0 &&
+    d.follows === 0 &&
+    d.outcomes === 0 &&
+    d.received === 0 &&
+    !d.followers &&
+    !d.name &&
+    d.endorsements.length === 0 &&
+    d.engagers.length === 0 &&
+    Object.keys(d.posts).length === 0 &&
+    Object.keys(d.authored).length === 0 &&
+    Object.keys(d.postTopics).length === 0 &&
+    Object.keys(d.counts).length === 0
+  );
+}
+
 export function isAccountId(id: string): boolean {
   return id.includes(':');
 }
@@ -169,7 +187,7 @@ export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelPa
     apply(deltas, expectedWatermark, newWatermark, batchClock) {
       return serial(async () => {
         const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
-        for (const d of deltas) args.push(JSON.stringify(d));
+        for (const d of deltas) args.push(touchOnly(d) ? `T|${d.id}|${d.first}` : JSON.stringify(d));
         try {
           await APPLY.run(redis, [keys.meta, keys.dirty], args);
         } catch (err) {
