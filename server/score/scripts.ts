@@ -169,11 +169,17 @@ for i = 3, #ARGV do
       redis.call('ZADD', h2, h, h .. ':' .. w.s)
       redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
     end
-    -- Movement over the last day of event time: now against the oldest point of the day.
-    local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '+inf', 'LIMIT', 0, 1)[1]
-    local base = first and tonumber(string.match(first, ':(.*)$')) or score
+    -- Movement over the last day of event time: now against the oldest point of the day before this
+    -- minute, or against the first score ever if the entity is younger than that.
+    local m0 = math.floor(clock / 60000) * 60000
+    local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '(' .. m0, 'LIMIT', 0, 1)[1]
+    local s0 = redis.call('HMGET', sk, 's0', 's0t')
+    if not prev then s0 = { w.s, ARGV[2] } end
+    local base = score
+    if first then base = tonumber(string.match(first, ':(.*)$'))
+    elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
-    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ',') }
+    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2] }
     for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
     redis.call('HSET', sk, unpack(fields))
     redis.call('ZADD', B .. 'sc', clock, id)

@@ -8,7 +8,13 @@ export interface Origin {
 
 export async function serveOrigin(pages: Record<string, string>): Promise<Origin> {
   const server: Server = createServer((req, res) => {
-    const page = pages[req.url?.split('?')[0] ?? ''];
+    const path = req.url?.split('?')[0] ?? '';
+    // Browsers ask every origin for a favicon; answer without one rather than with a 404 in the console.
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    const page = pages[path];
     if (page === undefined) {
       res.writeHead(404).end();
       return;
