@@ -56,7 +56,13 @@ export default fp<{ hub: LiveHub }>(
     const server = app.server;
     const others = server.listeners('upgrade') as UpgradeListener[];
     server.removeAllListeners('upgrade');
-    const io = new Server<ClientToServerEvents, ServerToClientEvents>(server, { path: SOCKET_IO_PATH, serveClient: false });
+    // While closing, new connections are refused: clients reconnect at once after a server disconnect.
+    let closing = false;
+    const io = new Server<ClientToServerEvents, ServerToClientEvents>(server, {
+      path: SOCKET_IO_PATH,
+      serveClient: false,
+      allowRequest: (_req, done) => done(closing ? 'closing' : null, !closing),
+    });
     const engine = server.listeners('upgrade') as UpgradeListener[];
     server.removeAllListeners('upgrade');
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -90,13 +96,11 @@ export default fp<{ hub: LiveHub }>(
       });
     });
 
-    app.addHook('onClose', async () => {
+    app.addHook('preClose', async () => {
+      closing = true;
       io.disconnectSockets(true);
-      await new Promise<void>((ok) => {
-        // io.close() also closes the HTTP server, which Fastify closes itself.
-        io.engine.close();
-        ok();
-      });
+      // io.close() would also close the HTTP server, which Fastify closes itself.
+      io.engine.close();
     });
   },
   { name: 'socketio', dependencies: ['@fastify/websocket'] },

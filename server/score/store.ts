@@ -45,6 +45,15 @@ export interface ResolvedEntity {
 /** Most dirty entities scored in one WRITE. */
 const WRITE_CHUNK = 500;
 
+/**
+ * JSON has no Infinity or NaN (they become null, which Lua cannot pass to
+ * Redis): a non-finite amount would make a batch fail for ever, so it counts
+ * as nothing instead.
+ */
+function finiteOnly(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? 0 : value;
+}
+
 /** A delta that only says the account was seen (it acted on others): applied without decoding JSON. */
 export function touchOnly(d: AccountDelta): boolean {
   return (
@@ -187,7 +196,7 @@ export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelPa
     apply(deltas, expectedWatermark, newWatermark, batchClock) {
       return serial(async () => {
         const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
-        for (const d of deltas) args.push(touchOnly(d) ? `T|${d.id}|${d.first}` : JSON.stringify(d));
+        for (const d of deltas) args.push(touchOnly(d) ? `T|${d.id}|${d.first}` : JSON.stringify(d, finiteOnly));
         try {
           await APPLY.run(redis, [keys.meta, keys.dirty], args);
         } catch (err) {

@@ -58,6 +58,11 @@ export class LiveChannel<T> {
   /** `Date.now()` of the latest snapshot or update applied. */
   lastUpdate = $state<number | null>(null);
   error = $state<LiveError | null>(null);
+  /**
+   * Called with each new state (snapshot or update) and the one it replaces,
+   * for views that keep a record of changes rather than only the latest state.
+   */
+  ondata: ((data: T, previous: T | null) => void) | null = null;
 
   readonly channel: string;
   readonly #socket: LiveSocket;
@@ -66,6 +71,8 @@ export class LiveChannel<T> {
   #pending: UpdateMessage[] | null = null;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  // Not `data !== null`: an entity channel's snapshot is null until the entity exists, and its updates still count.
+  #synced = false;
 
   constructor(channel: string, socket: LiveSocket = liveSocket()) {
     this.channel = channel;
@@ -110,7 +117,7 @@ export class LiveChannel<T> {
       if (this.#pending.length < MAX_PENDING) this.#pending.push(msg);
       return;
     }
-    if (this.data !== null) this.#apply(msg);
+    if (this.#synced) this.#apply(msg);
   };
 
   #subscribe(): void {
@@ -135,10 +142,13 @@ export class LiveChannel<T> {
       return;
     }
     this.error = null;
+    this.#synced = true;
+    const previous = this.data;
     this.data = res.snapshot as T;
     this.seq = res.seq;
     this.lastUpdate = Date.now();
     this.status = 'live';
+    this.ondata?.(res.snapshot as T, previous);
     held.sort((a, b) => a.seq - b.seq);
     for (const msg of held) {
       if (!this.#apply(msg)) break;
@@ -152,9 +162,11 @@ export class LiveChannel<T> {
       this.#subscribe();
       return false;
     }
+    const previous = this.data;
     this.data = msg.data as T;
     this.seq = msg.seq;
     this.lastUpdate = Date.now();
+    this.ondata?.(msg.data as T, previous);
     return true;
   }
 
