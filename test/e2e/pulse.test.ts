@@ -1,6 +1,7 @@
 /** The Pulse page in headless Chromium, served by the real app: it shows the leaderboard and moves without reload. */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Simulator } from '../../server/ingest/demo.js';
 import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
 import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js';
 
@@ -62,6 +63,42 @@ describe('Pulse (/)', () => {
     // Let the rank animation settle (the status pill's pulse runs forever and is not waited for).
     await page.waitForFunction(() => document.getAnimations().every((a) => a.effect?.getTiming().iterations === Infinity));
     await screenshot(page, 'pulse');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('filters by kind, topic and network, reflected in the URL, on a simulated population', async () => {
+    const sim = new Simulator({ seed: 4, accounts: 300 });
+    const brands = sim.entities();
+    for (const e of brands) await t.app.entities.put(e.id, e);
+    const end = Date.now() - 1000;
+    const events = [...sim.profiles(end - 3 * 86_400_000), ...sim.history(8000, end - 3 * 86_400_000, end)];
+    for (let i = 0; i < events.length; i += 2000) await postEvents(t.url, events.slice(i, i + 2000));
+    await until(() => (t.app.ingest!.stats.accepted === t.app.pipeline!.stats.eventsScored ? true : undefined), 30_000);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/?scope=kind:brand`);
+    await page.getByTestId('status').filter({ hasText: 'Live' }).waitFor();
+    await page.getByTestId('pulse-row').first().waitFor();
+    const ids = await page.getByTestId('pulse-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    const brandIds = new Set(brands.map((b) => b.id));
+    expect(ids.length).toBeGreaterThan(3);
+    for (const id of ids) expect(brandIds.has(id!)).toBe(true);
+
+    // Choosing a network puts it in the URL and shows only that network's entities.
+    await page.locator('[data-testid="scope-select"][data-scope-kind="network"]').selectOption('network:bluesky');
+    await page.waitForURL(/scope=network(:|%3A)bluesky/);
+    await until(async () => {
+      const now = await page.getByTestId('pulse-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      return now.length > 0 && now.every((id) => id!.startsWith('bluesky:') || brandIds.has(id!)) ? true : undefined;
+    }, 10_000, 'bluesky rows');
+    const api = await (await fetch(`${t.url}/api/leaderboard?scope=network:bluesky&limit=20`)).json();
+    await until(async () => (await page.getByTestId('pulse-row').first().getAttribute('data-id')) === api.entries[0].id || undefined, 10_000, 'first row as the API');
+    await page.goto(`${t.url}/`);
+    await page.getByTestId('pulse-row').nth(5).waitFor();
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.effect?.getTiming().iterations === Infinity));
+    await screenshot(page, 'pulse-demo');
     expect(errors).toEqual([]);
     await page.close();
   });
