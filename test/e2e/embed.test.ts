@@ -89,6 +89,7 @@ describe('embeds', () => {
     await until(() => errors.some((e) => /frame-ancestors|Refused to (display|frame)/i.test(e)) || undefined, 10_000, 'the browser to refuse the frame');
     const frame = page.frames().find((f) => f !== page.mainFrame());
     expect(await frame?.locator('[data-testid="embed-score"]').count()).toBe(0);
+    await screenshot(page, 'embed-refused');
     await page.close();
   });
 });

@@ -70,6 +70,7 @@ describe('entity page (/e/:id)', () => {
     const page = await browser.newPage();
     await page.goto(`${t.url}/e/nobody-here`);
     await page.getByText(/not found|no entity/i).first().waitFor();
+    await screenshot(page, 'entity-not-found');
     await page.close();
   });
 });

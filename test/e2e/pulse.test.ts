@@ -102,4 +102,28 @@ describe('Pulse (/)', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('follows the system theme by default, and ?theme= overrides it, on every page', async () => {
+    const background = async (scheme: 'light' | 'dark', path: string) => {
+      const page = await browser.newPage({ colorScheme: scheme });
+      const errors = watchErrors(page);
+      await page.goto(`${t.url}${path}`);
+      await page.waitForFunction(() => document.documentElement.dataset.theme !== undefined);
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const [r, g, b] = bg.match(/\d+/g)!.map(Number);
+      if (path.startsWith('/e/')) await page.getByTestId('entity-score').waitFor();
+      await screenshot(page, `theme-${scheme}-${path.replace(/[^a-z]+/g, '-')}`);
+      expect(errors).toEqual([]);
+      await page.close();
+      return r! + g! + b! < 200 ? 'dark' : 'light';
+    };
+    expect(await background('light', '/')).toBe('light');
+    expect(await background('dark', '/')).toBe('dark');
+    expect(await background('dark', '/?theme=light')).toBe('light');
+    expect(await background('light', '/e/x:wired?theme=dark')).toBe('dark');
+    expect(await background('dark', '/e/x:wired')).toBe('dark');
+    // The wall is dark unless asked otherwise.
+    expect(await background('light', '/wall')).toBe('dark');
+    expect(await background('dark', '/wall?theme=light')).toBe('light');
+  });
 });
