@@ -34,7 +34,9 @@ import { checkLandmark, modelParams } from './score/model.js';
 import { createReads } from './score/reads.js';
 import { createScoreStore, type ScoreChange } from './score/store.js';
 
-export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel'> & {
+export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel' | 'maxLag'> & {
+  /** Events not yet scored beyond which ingest answers 503 (default: no limit). */
+  maxLag?: number;
   redisUrl: string;
   /** Built web files; defaults to dist/web beside the sources. */
   webDir?: string;
@@ -94,7 +96,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   fastify.decorate('hub', null);
 
   if (opts.roles.has('ingest')) {
-    fastify.ingest = createIngest(redis, keys, opts.dedupeWindowSec);
+    fastify.ingest = createIngest(redis, keys, { windowSec: opts.dedupeWindowSec, maxLag: opts.maxLag });
     await fastify.register(ingestRoutes, { ingest: fastify.ingest, auth });
     await fastify.register(wsIngest, { ingest: fastify.ingest, auth });
   }

@@ -11,6 +11,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { ActivityEvent, EventType } from '../../shared/event.js';
+import { AppError } from '../errors.js';
 import type { Ingest } from './ingest.js';
 
 export const DEMO_NETWORKS = ['x', 'bluesky', 'mastodon', 'instagram', 'youtube', 'linkedin', 'blog'] as const;
@@ -230,7 +231,18 @@ export function startDemo(ingest: Ingest, opts: DemoOptions): () => Promise<void
     const now = clock();
     const days = opts.historyDays ?? 7;
     const past = [...sim.profiles(now - days * 86_400_000), ...sim.history(opts.historyEvents ?? 200_000, now - days * 86_400_000, now)];
-    for (let i = 0; i < past.length && !stopped; i += 5000) await ingest.ingest(past.slice(i, i + 5000));
+    for (let i = 0; i < past.length && !stopped; i += 5000) {
+      // The history is fed as fast as scoring takes it: on 503 (scoring behind) the chunk is sent again.
+      for (;;) {
+        try {
+          await ingest.ingest(past.slice(i, i + 5000));
+          break;
+        } catch (err) {
+          if (stopped || !(err instanceof AppError) || err.statusCode !== 503) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }
   };
   let pending: Promise<unknown> = start()
     .catch(warn)

@@ -14,6 +14,7 @@ import { validateEvent } from '../../shared/validate.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
+import { errors } from '../errors.js';
 
 /**
  * KEYS = [stream, dedupe bucket now, dedupe bucket before, account scores];
@@ -56,7 +57,44 @@ export class UnparsableItem {
   constructor(readonly message: string) {}
 }
 
-export function createIngest(redis: RedisClient, keys: Keys, windowSec: number, clock: () => number = Date.now): Ingest {
+export interface IngestOptions {
+  windowSec: number;
+  /**
+   * Above this many entries not yet scored (appended but not delivered, or
+   * delivered and not acknowledged), ingest answers 503 with Retry-After
+   * rather than let the scorers fall behind without bound.
+   */
+  maxLag?: number;
+  clock?: () => number;
+}
+
+/** How far behind the scorers are, read at most every 200 ms. */
+function lagProbe(redis: RedisClient, keys: Keys): () => Promise<number> {
+  let value = 0;
+  let at = 0;
+  let pending: Promise<number> | null = null;
+  return () => {
+    if (Date.now() - at < 200) return Promise.resolve(value);
+    pending ??= Promise.all([redis.xInfoGroups(keys.stream).catch(() => []), redis.xLen(keys.stream)])
+      .then(([groups, length]) => {
+        const g = groups.find((x) => x.name === keys.group);
+        // No group yet: no scorer has read anything. No lag figure (after deletions): count from what was read.
+        const notRead = !g ? length : g.lag != null ? Number(g.lag) : Math.max(0, length - Number(g['entries-read'] ?? 0));
+        value = notRead + Number(g?.pending ?? 0);
+        return value;
+      })
+      .catch(() => value)
+      .finally(() => {
+        at = Date.now();
+        pending = null;
+      });
+    return pending;
+  };
+}
+
+export function createIngest(redis: RedisClient, keys: Keys, options: IngestOptions): Ingest {
+  const { windowSec, maxLag = Infinity, clock = Date.now } = options;
+  const lag = lagProbe(redis, keys);
   const stats: IngestStats = { accepted: 0, duplicates: 0, rejected: 0 };
 
   async function append(events: NormalizedEvent[], now: number): Promise<[number, number]> {
@@ -93,6 +131,10 @@ export function createIngest(redis: RedisClient, keys: Keys, windowSec: number, 
         if (r.ok) valid.push(r.event);
         else rejected.push({ index, code: r.code, message: r.message });
       });
+      if (valid.length > 0 && Number.isFinite(maxLag)) {
+        const behind = await lag();
+        if (behind > maxLag) throw errors.unavailable(`scoring is ${behind} events behind; send again shortly`, 1);
+      }
       const [accepted, duplicates] = valid.length > 0 ? await append(valid, now) : [0, 0];
       stats.accepted += accepted;
       stats.duplicates += duplicates;

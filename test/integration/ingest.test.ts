@@ -120,4 +120,29 @@ describe('ingest over HTTP', () => {
       await s.close();
     }
   });
+
+  it('brakes with 503 and Retry-After when scoring falls behind, and takes events again once it catches up', async () => {
+    const prefix = `{brake${Date.now()}}`;
+    // An ingest-only process: nothing scores, so every accepted event adds to the lag.
+    const front = await startApp({ keyPrefix: prefix, roles: new Set(['ingest']), maxLag: 10 });
+    try {
+      expect((await postEvents(front.url, Array.from({ length: 20 }, (_, i) => like(`brake-${i}`)))).body.accepted).toBe(20);
+      await new Promise((r) => setTimeout(r, 250));
+      const before = await streamLength(prefix);
+      const res = await fetch(`${front.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(like('brake-late')) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect((await res.json()).error.code).toBe('unavailable');
+      expect(await streamLength(prefix)).toBe(before);
+      // A scorer drains the stream; ingest takes events again.
+      const scorer = await startApp({ keyPrefix: prefix, roles: new Set(['score']) });
+      try {
+        await until(async () => (await postEvents(front.url, like('brake-later'))).status === 202 || undefined, 15_000, 'ingest to reopen');
+      } finally {
+        await scorer.close();
+      }
+    } finally {
+      await front.close();
+    }
+  });
 });
