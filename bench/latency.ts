@@ -1,0 +1,79 @@
+/**
+ * Latency from an event accepted to the update received by a socket.io
+ * client, under background load. A probe account is subscribed; every 200 ms
+ * one reply to it is posted and the time until its entity update arrives is
+ * recorded. Background demo events are offered at a fixed rate by a paced,
+ * bounded feeder.
+ */
+import { io as connect } from 'socket.io-client';
+import type { UpdateMessage } from '../shared/live.js';
+import { demoEvents, median, ndjsonChunks, percentile, sleep, startServer } from './lib.js';
+
+export interface LatencyResult {
+  load: number;
+  achieved: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  samples: number;
+}
+
+export async function runLatency(redisUrl: string, loads: number[], seconds: number): Promise<LatencyResult[]> {
+  const out: LatencyResult[] = [];
+  const background = demoEvents(20_000, Math.max(...loads) * seconds + 1000, 11);
+  for (const load of loads) {
+    const server = await startServer(redisUrl, `{bench-lat-${load}}`);
+    const socket = connect(`${server.url}/live`, { transports: ['websocket'], forceNew: true });
+    await new Promise<void>((ok) => socket.once('connect', () => ok()));
+    const probe = `probe${load}`;
+    const waiting = new Map<number, (t: number) => void>();
+    let seen = 0;
+    socket.on('update', (m: UpdateMessage) => {
+      if (m.channel !== `entity:x:${probe}`) return;
+      seen++;
+      // A probe posted when `k` updates had been seen is answered by the next one.
+      for (const [k, resolve] of waiting) {
+        if (k < seen) {
+          waiting.delete(k);
+          resolve(performance.now());
+        }
+      }
+    });
+    await new Promise((ok) => socket.emit('subscribe', `entity:x:${probe}`, ok));
+    // Paced background load: one chunk every 100 ms, at most `seconds` long.
+    const perTick = Math.max(1, Math.round(load / 10));
+    const chunks = ndjsonChunks(background.slice(0, perTick * 10 * seconds), perTick);
+    let sent = 0;
+    const t0 = performance.now();
+    const feeder = (async () => {
+      for (let i = 0; i < chunks.length; i++) {
+        const due = t0 + i * 100;
+        if (performance.now() < due) await sleep(due - performance.now());
+        const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: chunks[i] });
+        if (res.status === 202) sent += ((await res.json()) as { accepted: number }).accepted;
+        else await res.arrayBuffer();
+      }
+    })();
+    const samples: number[] = [];
+    for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
+      const target = seen;
+      const start = performance.now();
+      const arrived = new Promise<number>((ok) => waiting.set(target, ok));
+      await fetch(`${server.url}/api/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: `lat-${load}-${i}`, network: 'x', type: 'reply', actor: `latfan${i}`, target: probe, ts: Date.now() }),
+      });
+      const t = await Promise.race([arrived, sleep(5000).then(() => NaN)]);
+      waiting.delete(target);
+      if (Number.isFinite(t)) samples.push(t - start);
+      await sleep(200);
+    }
+    await feeder;
+    const elapsed = (performance.now() - t0) / 1000;
+    out.push({ load, achieved: sent / elapsed, p50: median(samples), p95: percentile(samples, 95), p99: percentile(samples, 99), samples: samples.length });
+    socket.disconnect();
+    await server.stop();
+  }
+  return out;
+}

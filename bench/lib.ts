@@ -1,0 +1,75 @@
+/** Shared pieces of the benchmarks: a server process on its own Redis, demo events, statistics. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Simulator } from '../server/ingest/demo.js';
+import { freePort } from '../server/infra/redis-server.js';
+import type { ActivityEvent } from '../shared/event.js';
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+export const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+export const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ServerProc {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** The built server (dist/) as a child process on a free loopback port. */
+export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ServerProc> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/server/server.js'], {
+    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${url}/readyz`).catch(() => null))?.ok) break;
+    if (i > 300 || child.exitCode !== null) throw new Error('the server did not become ready');
+    await sleep(100);
+  }
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    stop: () =>
+      new Promise<void>((ok) => {
+        if (child.exitCode !== null) return ok();
+        child.once('exit', () => ok());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Resident memory of a process, bytes (Linux). */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/**
+ * The demo simulator's mix for a population of `accounts`: one profile each,
+ * then `n` events stamped over the last hour. Ids are unique per call.
+ */
+export function demoEvents(accounts: number, n: number, seed: number): ActivityEvent[] {
+  const sim = new Simulator({ seed, accounts });
+  const now = Date.now() - 60_000;
+  return [...sim.profiles(now - 3_600_000), ...sim.history(n, now - 3_600_000, now)];
+}
+
+export function ndjsonChunks(events: ActivityEvent[], size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < events.length; i += size) out.push(events.slice(i, i + size).map((e) => JSON.stringify(e)).join('\n'));
+  return out;
+}

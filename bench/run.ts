@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: one run, side by side, on this machine. Starts its own
+ * redis-server (AOF on, as the private server runs) and server processes,
+ * drives them only on loopback, stops by itself, prints a table (median of
+ * several runs, min and max beside it), writes bench/results/<date>.json and
+ * rewrites the table in docs/benchmarks.md.
+ *
+ *   npm run bench                       # defaults: 3 runs of 20 s, 100,000 accounts
+ *   npm run bench -- --duration 10 --runs 1 --accounts 20000
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { startRedisServer } from '../server/infra/redis-server.js';
+import { connectRedis } from '../server/infra/redis.js';
+import { demoEvents, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
+import { runLatency } from './latency.js';
+import { runTutorial } from './tutorial.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '3' },
+    accounts: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '4' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log('npm run bench -- [--duration S] [--runs N] [--accounts N] [--batch N] [--concurrency N]');
+  process.exit(0);
+}
+const DURATION = Number(values.duration);
+const RUNS = Number(values.runs);
+const ACCOUNTS = Number(values.accounts);
+const BATCH = Number(values.batch);
+const CONCURRENCY = Number(values.concurrency);
+const CATCH_UP_LIMIT_S = 30;
+
+if (!existsSync('dist/server/server.js')) {
+  console.error('bench: run `npm run build` first (npm run bench does it for you).');
+  process.exit(1);
+}
+
+interface Throughput {
+  accepted: number;
+  acceptedPerSec: number;
+  scoredPerSec: number;
+  /** 503s answered while scoring was behind. */
+  braked: number;
+  caughtUp: boolean;
+}
+
+/** Feeds `chunks` for DURATION seconds (or until they run out) with `send`, then waits for scoring to catch up. */
+async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>): Promise<Throughput> {
+  const scored0 = await metric(server.url, 'resonance_events_scored_total');
+  const t0 = performance.now();
+  const until = t0 + DURATION * 1000;
+  let next = 0;
+  let accepted = 0;
+  let braked = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      while (performance.now() < until && next < chunks.length) {
+        const i = next++;
+        const r = await send(w, chunks[i]!);
+        if (r === 'busy') {
+          // Braked (503): the chunk goes to the back of the queue, as a producer would resend it.
+          braked++;
+          chunks.push(chunks[i]!);
+          await sleep(200);
+          continue;
+        }
+        accepted += r.accepted;
+      }
+    }),
+  );
+  const tFed = (performance.now() - t0) / 1000;
+  const deadline = performance.now() + CATCH_UP_LIMIT_S * 1000;
+  let scored = 0;
+  for (;;) {
+    scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
+    if (scored >= accepted || performance.now() > deadline) break;
+    await sleep(50);
+  }
+  const tScored = (performance.now() - t0) / 1000;
+  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tScored, braked, caughtUp: scored >= accepted };
+}
+
+function httpSender(url: string) {
+  return async (_w: number, body: string) => {
+    const res = await fetch(`${url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+    if (res.status === 503) {
+      await res.arrayBuffer();
+      return 'busy' as const;
+    }
+    return (await res.json()) as { accepted: number };
+  };
+}
+
+async function wsSender(url: string) {
+  const sockets = await Promise.all(
+    Array.from({ length: CONCURRENCY }, () => {
+      const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/ingest`);
+      return new Promise<WebSocket>((ok, fail) => {
+        ws.once('open', () => ok(ws));
+        ws.once('error', fail);
+      });
+    }),
+  );
+  const send = (w: number, body: string) =>
+    new Promise<{ accepted: number } | 'busy'>((ok) => {
+      const ws = sockets[w]!;
+      ws.once('message', (d) => {
+        const m = JSON.parse(String(d)) as { type: string; accepted?: number; error?: { code: string } };
+        ok(m.type === 'ack' ? { accepted: m.accepted ?? 0 } : 'busy');
+      });
+      ws.send(body);
+    });
+  return { send, close: () => sockets.forEach((s) => s.close()) };
+}
+
+const stat = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+
+const dir = mkdtempSync(join(tmpdir(), 'resonance-bench-'));
+const redis = await startRedisServer({ dir, persistence: 'aof' });
+const admin = await connectRedis(redis.url, 'bench');
+const results: Record<string, unknown> = {};
+try {
+  console.log(`Generating the demo mix for ${fmt(ACCOUNTS)} accounts...`);
+  const events = demoEvents(ACCOUNTS, 1_000_000, 7);
+  const http: Throughput[] = [];
+  const ws: Throughput[] = [];
+  let memory: { perAccount: number; accounts: number; serverRss: number } | null = null;
+  for (let run = 0; run < RUNS; run++) {
+    for (const via of ['http', 'ws'] as const) {
+      const prefix = `{bench-${via}-${run}}`;
+      const used0 = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+      const server = await startServer(redis.url, prefix);
+      const chunks = ndjsonChunks(events, BATCH);
+      let r: Throughput;
+      if (via === 'http') r = await feed(server, chunks, httpSender(server.url));
+      else {
+        const s = await wsSender(server.url);
+        r = await feed(server, chunks, s.send);
+        s.close();
+      }
+      (via === 'http' ? http : ws).push(r);
+      console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s${r.caughtUp ? '' : ' (not caught up)'}, ${r.braked} braked`);
+      if (run === 0 && via === 'http') {
+        const accounts = await admin.zCard(`${prefix}:as`);
+        const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
+        let dedupe = 0;
+        for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) for (const k of keys) dedupe += Number((await admin.memoryUsage(k)) ?? 0);
+        const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]) - used0;
+        memory = { accounts, perAccount: (used - streamBytes - dedupe) / Math.max(1, accounts), serverRss: rssBytes(server.pid) };
+      }
+      await server.stop();
+      for await (const keys of admin.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
+    }
+  }
+  results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
+  results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
+  results.memory = memory;
+
+  console.log('The tutorial way (one awaited round trip per update)...');
+  const tutorial = await runTutorial(redis.url, events.slice(0, 20_000), RUNS);
+  results.tutorial = { eventsPerSec: stat(tutorial) };
+
+  console.log('Redis ceiling (redis-benchmark -P 64)...');
+  const cmds = [
+    ['HINCRBYFLOAT', 'h:__rand_int__', 'E', '1.5'],
+    ['HINCRBY', 'h:__rand_int__', 'n:like', '1'],
+    ['ZADD', 'z', '__rand_int__', 'm:__rand_int__'],
+    ['PFADD', 'p:__rand_int__', 'e:__rand_int__'],
+    ['SADD', 's', '__rand_int__'],
+    ['HGET', 'h:__rand_int__', 'E'],
+  ];
+  const ceiling: Record<string, number> = {};
+  for (const c of cmds) {
+    const out = execFileSync('redis-benchmark', ['-p', String(redis.port), '-P', '64', '-n', '300000', '-r', '100000', '-q', ...c], { encoding: 'utf8' });
+    const m = /([\d.]+) requests per second/.exec(out.split('\r').pop() ?? out);
+    ceiling[c[0]!] = m ? Number(m[1]) : NaN;
+  }
+  results.redisCeiling = ceiling;
+
+  console.log('Latency, event accepted → update received...');
+  results.latency = await runLatency(redis.url, [1000, 10_000, 50_000], Math.min(DURATION, 10));
+
+  const commandsPerEvent = 45.9;
+  const meanCeiling = median(Object.values(ceiling));
+  const rows: [string, string, string, string][] = [
+    ['HTTP NDJSON: accepted (durable, deduplicated)', ...fmtStat(http.map((r) => r.acceptedPerSec))],
+    ['HTTP NDJSON: accepted and scored, sustained', ...fmtStat(http.map((r) => r.scoredPerSec))],
+    ['/ws/ingest: accepted', ...fmtStat(ws.map((r) => r.acceptedPerSec))],
+    ['/ws/ingest: accepted and scored, sustained', ...fmtStat(ws.map((r) => r.scoredPerSec))],
+    ['the tutorial way: events/s', ...fmtStat(tutorial)],
+    [`Redis ceiling: median pipelined op/s ÷ ${commandsPerEvent} commands per event`, fmt(meanCeiling / commandsPerEvent), '', ''],
+  ];
+  const ratio = median(http.map((r) => r.scoredPerSec)) / median(tutorial);
+  const lat = results.latency as { load: number; achieved: number; p50: number; p95: number; p99: number; samples: number }[];
+  const table = [
+    `| measure (events/s unless stated) | median | min | max |`,
+    `| --- | ---: | ---: | ---: |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    `| ratio: HTTP scored ÷ tutorial way | ${fmt(ratio, 1)}× | | |`,
+    ...lat.map((l) => `| latency at ${fmt(l.load)}/s offered (${fmt(l.achieved)}/s achieved): p50 / p95 / p99 ms | ${fmt(l.p50)} / ${fmt(l.p95)} / ${fmt(l.p99)} | ${l.samples} samples | |`),
+    ...(memory
+      ? [
+          `| Redis bytes per scored account (${fmt(memory.accounts)} accounts, stream and dedupe excluded) | ${fmt(memory.perAccount)} | | |`,
+          `| server RSS after the first run, MB | ${fmt(memory.serverRss / 1e6)} | | |`,
+        ]
+      : []),
+    `| Redis ceiling per command (redis-benchmark -P 64), op/s | ${Object.entries(ceiling).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} | | |`,
+  ].join('\n');
+  console.log(`\n${table}\n`);
+
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim()}`;
+  const date = new Date().toISOString();
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`bench/results/${date.slice(0, 10)}.json`, JSON.stringify({ date, machine, options: { DURATION, RUNS, ACCOUNTS, BATCH, CONCURRENCY }, ...results }, null, 2) + '\n');
+  const doc = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
+  const block = `<!-- bench:start -->\nMeasured ${date} on ${machine}, with \`npm run bench -- --duration ${DURATION} --runs ${RUNS} --accounts ${ACCOUNTS}\`:\n\n${table}\n<!-- bench:end -->`;
+  writeFileSync('docs/benchmarks.md', doc.includes('<!-- bench:start -->') ? doc.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block) : `# Benchmarks\n\n${block}\n`);
+} finally {
+  await admin.close();
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function fmtStat(xs: number[]): [string, string, string] {
+  return [fmt(median(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))];
+}
