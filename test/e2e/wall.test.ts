@@ -1,5 +1,5 @@
 /** The wall display in headless Chromium: big live tickers that fit a TV, and stale data shown as stale while the server is down. */
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js';
@@ -7,6 +7,22 @@ import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js';
 let n = 0;
 const reply = (target: string) => ({ id: `wall${n++}`, network: 'x', type: 'reply', actor: `r${n}`, target, post: `${target}-1`, ts: Date.now() - 1000 });
 const score = async (url: string, id: string) => (await (await fetch(`${url}/api/entities/${id}`)).json()).score as number;
+
+/** Posts replies to `handle` and waits until the wall shows the score they produce. */
+async function bumpAndSee(page: Page, url: string, handle: string): Promise<void> {
+  const id = `x:${handle}`;
+  const before = await score(url, id);
+  await postEvents(url, Array.from({ length: 30 }, () => reply(handle)));
+  const after = await until(async () => {
+    const s = await score(url, id);
+    return s > before ? s : undefined;
+  });
+  await page.waitForFunction(
+    ([want, sel]) => [...document.querySelectorAll(sel)].some((el) => el.textContent?.includes(want.toFixed(1))),
+    [after, `[data-testid="wall-ticker"][data-id="${id}"] [data-testid="wall-score"]`] as const,
+    { timeout: 10_000 },
+  );
+}
 
 describe('wall display (/wall)', () => {
   let browser: Browser;
@@ -45,19 +61,7 @@ describe('wall display (/wall)', () => {
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       const [r, g, b] = bg.match(/\d+/g)!.map(Number);
       expect(r! + g! + b!).toBeLessThan(150);
-      if (width === 1920) {
-        const before = await score(t.url, 'x:esa');
-        await postEvents(t.url, Array.from({ length: 30 }, () => reply('esa')));
-        const after = await until(async () => {
-          const s = await score(t.url, 'x:esa');
-          return s > before ? s : undefined;
-        });
-        await page.waitForFunction(
-          (want) => [...document.querySelectorAll('[data-testid="wall-ticker"][data-id="x:esa"] [data-testid="wall-score"]')].some((el) => el.textContent?.includes(want.toFixed(1))),
-          after,
-          { timeout: 10_000 },
-        );
-      }
+      if (width === 1920) await bumpAndSee(page, t.url, 'esa');
       await screenshot(page, `wall-${width}x${height}`);
       expect(errors).toEqual([]);
       await page.close();
@@ -85,17 +89,7 @@ describe('wall display (/wall)', () => {
     apps.push(second);
     await page.getByTestId('wall-status').filter({ hasText: 'Live' }).waitFor({ timeout: 30_000 });
     await stale.waitFor({ state: 'detached', timeout: 10_000 });
-    const before = await score(second.url, 'x:phoenix');
-    await postEvents(second.url, Array.from({ length: 30 }, () => reply('phoenix')));
-    const after = await until(async () => {
-      const s = await score(second.url, 'x:phoenix');
-      return s > before ? s : undefined;
-    });
-    await page.waitForFunction(
-      (want) => [...document.querySelectorAll('[data-testid="wall-ticker"][data-id="x:phoenix"] [data-testid="wall-score"]')].some((el) => el.textContent?.includes(want.toFixed(1))),
-      after,
-      { timeout: 10_000 },
-    );
+    await bumpAndSee(page, second.url, 'phoenix');
     await page.close();
   });
 });
