@@ -15,7 +15,7 @@ import app from '../server/app.js';
 const dir = mkdtempSync(join(tmpdir(), 'resonance-memory-'));
 const redis = await startRedisServer({ dir, persistence: 'none' });
 const f = Fastify({ logger: false });
-await f.register(app, { redisUrl: redis.url, keyPrefix: '{m}', ingestKeys: [], adminKey: undefined, embedOrigins: [], halfLifeDays: 30, dedupeWindowSec: 600, roles: new Set(['ingest', 'score', 'push'] as const), batchMaxSize: 1000, batchMaxWaitMs: 25, webDir: '/nonexistent' });
+await f.register(app, { redisUrl: redis.url, keyPrefix: '{m}', ingestKeys: [], adminKey: undefined, embedOrigins: [], halfLifeDays: 30, dedupeWindowSec: 600, roles: new Set(['ingest', 'score', 'push'] as const), batchMaxSize: 1000, batchMaxWaitMs: 25, writeEveryMs: 100, webDir: '/nonexistent' });
 await f.listen({ port: 0 });
 const stop = startDemo(f.ingest!, { rate: 0, seed: 42, historyEvents: 100_000, register: (e) => f.entities.put(e.id, e) });
 const t0 = Date.now();

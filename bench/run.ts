@@ -50,6 +50,7 @@ interface Throughput {
   accepted: number;
   acceptedPerSec: number;
   scoredPerSec: number;
+  scored: number;
   /** 503s answered while scoring was behind. */
   braked: number;
   caughtUp: boolean;
@@ -81,14 +82,13 @@ async function feed(server: ServerProc, chunks: string[], send: (worker: number,
   );
   const tFed = (performance.now() - t0) / 1000;
   const deadline = performance.now() + CATCH_UP_LIMIT_S * 1000;
-  let scored = 0;
-  for (;;) {
-    scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
-    if (scored >= accepted || performance.now() > deadline) break;
+  let scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
+  while (scored < accepted && performance.now() < deadline) {
     await sleep(50);
+    scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
   }
   const tScored = (performance.now() - t0) / 1000;
-  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tScored, braked, caughtUp: scored >= accepted };
+  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tScored, scored, braked, caughtUp: scored >= accepted };
 }
 
 function httpSender(url: string) {
@@ -136,12 +136,14 @@ try {
   const http: Throughput[] = [];
   const ws: Throughput[] = [];
   let memory: { perAccount: number; accounts: number; serverRss: number } | null = null;
+  let profile: { perEvent: number; top: [string, number][] } = { perEvent: NaN, top: [] };
   for (let run = 0; run < RUNS; run++) {
     for (const via of ['http', 'ws'] as const) {
       const prefix = `{bench-${via}-${run}}`;
       const used0 = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
       const server = await startServer(redis.url, prefix);
       const chunks = ndjsonChunks(events, BATCH);
+      if (run === 0 && via === 'http') await admin.configResetStat();
       let r: Throughput;
       if (via === 'http') r = await feed(server, chunks, httpSender(server.url));
       else {
@@ -152,6 +154,7 @@ try {
       (via === 'http' ? http : ws).push(r);
       console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s${r.caughtUp ? '' : ' (not caught up)'}, ${r.braked} braked`);
       if (run === 0 && via === 'http') {
+        profile = commandProfile(await admin.info('commandstats'), r.scored);
         const accounts = await admin.zCard(`${prefix}:as`);
         const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
         let dedupe = 0;
@@ -166,6 +169,7 @@ try {
   results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
   results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
   results.memory = memory;
+  results.commands = profile;
 
   console.log('The tutorial way (one awaited round trip per update)...');
   // The same mix as the throughput runs (the stream starts with one profile per account: skip most of those).
@@ -192,7 +196,7 @@ try {
   console.log('Latency, event accepted → update received...');
   results.latency = await runLatency(redis.url, [1000, 10_000, 50_000], Math.min(DURATION, 10));
 
-  const commandsPerEvent = 45.9;
+  const commandsPerEvent = fmt(profile.perEvent, 1);
   const meanCeiling = median(Object.values(ceiling));
   const rows: [string, string, string, string][] = [
     ['HTTP NDJSON: accepted (durable, deduplicated)', ...fmtStat(http.map((r) => r.acceptedPerSec))],
@@ -200,7 +204,7 @@ try {
     ['/ws/ingest: accepted', ...fmtStat(ws.map((r) => r.acceptedPerSec))],
     ['/ws/ingest: accepted and scored, sustained', ...fmtStat(ws.map((r) => r.scoredPerSec))],
     ['the tutorial way: events/s', ...fmtStat(tutorial)],
-    [`Redis ceiling: median pipelined op/s ÷ ${commandsPerEvent} commands per event`, fmt(meanCeiling / commandsPerEvent), '', ''],
+    [`Redis ceiling: median pipelined op/s ÷ ${commandsPerEvent} commands per event`, fmt(meanCeiling / profile.perEvent), '', ''],
   ];
   const ratio = median(http.map((r) => r.scoredPerSec)) / median(tutorial);
   const lat = results.latency as { load: number; achieved: number; p50: number; p95: number; p99: number; samples: number }[];
@@ -210,6 +214,7 @@ try {
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     `| ratio: HTTP scored ÷ tutorial way | ${fmt(ratio, 1)}× | | |`,
     ...lat.map((l) => `| latency at ${fmt(l.load)}/s offered (${fmt(l.achieved)}/s achieved): p50 / p95 / p99 ms | ${fmt(l.p50)} / ${fmt(l.p95)} / ${fmt(l.p99)} | ${l.samples} samples | |`),
+    `| Redis commands per scored event (INFO commandstats, first HTTP run, scripts' commands included) | ${commandsPerEvent} | ${profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', ')} | |`,
     ...(memory
       ? [
           `| Redis bytes per scored account (${fmt(memory.accounts)} accounts, stream and dedupe excluded) | ${fmt(memory.perAccount)} | | |`,
@@ -231,6 +236,14 @@ try {
   await admin.close();
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Redis commands per scored event, in total and the eight most frequent, from INFO commandstats. */
+function commandProfile(info: string, events: number): { perEvent: number; top: [string, number][] } {
+  const calls: [string, number][] = [];
+  for (const m of info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) if (!['info', 'config|resetstat'].includes(m[1]!)) calls.push([m[1]!.toUpperCase(), Number(m[2]) / Math.max(1, events)]);
+  calls.sort((a, b) => b[1] - a[1]);
+  return { perEvent: calls.reduce((n, [, c]) => n + c, 0), top: calls.slice(0, 8) };
 }
 
 function fmtStat(xs: number[]): [string, string, string] {

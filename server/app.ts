@@ -112,6 +112,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
         consumer: `${hostname()}-${process.pid}`,
         batchMaxSize: opts.batchMaxSize,
         batchMaxWaitMs: opts.batchMaxWaitMs,
+        writeEveryMs: opts.writeEveryMs,
         log: fastify.log,
         changes,
         sweepStaleMs: params.halfLifeMs / 720,

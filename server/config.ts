@@ -26,6 +26,7 @@ export interface Config {
   demoSeed: number;
   batchMaxSize: number;
   batchMaxWaitMs: number;
+  writeEveryMs: number;
   /** Entries not yet scored beyond which ingest answers 503. */
   maxLag: number;
   logLevel: string;
@@ -55,6 +56,7 @@ Options (each also read from the environment variable shown):
   --demo-seed N         DEMO_SEED        simulator seed (default 42)
   --batch-size N        BATCH_SIZE       most events scored in one batch (default 1000)
   --batch-wait-ms N     BATCH_WAIT_MS    longest wait to fill a batch (default 25)
+  --write-every-ms N    WRITE_EVERY_MS   under load, write scores at most this often (default 100; 0: after every batch)
   --max-lag N           MAX_LAG          events not yet scored beyond which ingest answers
                                          503 with Retry-After (default 500000)
   --log-level L         LOG_LEVEL        fatal|error|warn|info|debug (default info)
@@ -83,6 +85,7 @@ const FLAGS = {
   'demo-seed': 'DEMO_SEED',
   'batch-size': 'BATCH_SIZE',
   'batch-wait-ms': 'BATCH_WAIT_MS',
+  'write-every-ms': 'WRITE_EVERY_MS',
   'max-lag': 'MAX_LAG',
   'log-level': 'LOG_LEVEL',
 } as const;
@@ -144,6 +147,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     demoSeed: num('DEMO_SEED', get('demo-seed'), 42, 0),
     batchMaxSize: num('BATCH_SIZE', get('batch-size'), 1000, 1, 100_000),
     batchMaxWaitMs: num('BATCH_WAIT_MS', get('batch-wait-ms'), 25, 0, 10_000),
+    writeEveryMs: num('WRITE_EVERY_MS', get('write-every-ms'), 100, 0, 10_000),
     maxLag: num('MAX_LAG', get('max-lag'), 500_000, 1),
     logLevel,
   };

@@ -23,6 +23,8 @@ export interface PipelineOptions {
   consumer: string;
   batchMaxSize: number;
   batchMaxWaitMs: number;
+  /** While more entries wait, scores are written at most this often (ms); 0 writes after every batch. */
+  writeEveryMs: number;
   log: FastifyBaseLogger;
   /** Where score changes go. */
   changes: Subject<ScoreChange[]>;
@@ -37,6 +39,8 @@ export interface PipelineStats {
   eventsScored: number;
   entriesAcked: number;
   batches: number;
+  /** Score writes; under load one covers several batches. */
+  writes: number;
   applySecondsTotal: number;
   lastError: string | null;
 }
@@ -47,7 +51,7 @@ export interface Pipeline {
 }
 
 export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
-  const stats: PipelineStats = { running: false, eventsScored: 0, entriesAcked: 0, batches: 0, applySecondsTotal: 0, lastError: null };
+  const stats: PipelineStats = { running: false, eventsScored: 0, entriesAcked: 0, batches: 0, writes: 0, applySecondsTotal: 0, lastError: null };
   let stopped = false;
   let reader: RedisClient | null = null;
   let sub: Subscription | null = null;
@@ -66,18 +70,47 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   }, opts.sweepEveryMs ?? 2000);
   sweeper.unref();
 
+  /**
+   * Scores are written apart from the apply: at once when the stream has
+   * nothing more for now (low latency when traffic is light), otherwise at
+   * most every `writeEveryMs`, so that under load an entity touched by
+   * several batches is scored and written once.
+   */
+  let unwritten = 0;
+  let lastWrite = 0;
+  let writeTimer: NodeJS.Timeout | null = null;
+  async function write(): Promise<ScoreChange[]> {
+    if (writeTimer) clearTimeout(writeTimer);
+    writeTimer = null;
+    const n = unwritten;
+    unwritten = 0;
+    const changes = await opts.store.rescoreDirty();
+    lastWrite = performance.now();
+    stats.writes += 1;
+    stats.eventsScored += n;
+    return changes;
+  }
+
   async function apply(b: AggregatedBatch, source: StreamSource): Promise<ScoreChange[]> {
     const t0 = performance.now();
-    let changes: ScoreChange[] = [];
     if (compareStreamIds(b.last, watermark) > 0) {
-      changes = await opts.store.apply(b.deltas.values(), watermark, b.last, b.clock);
+      await opts.store.applyOnly(b.deltas.values(), watermark, b.last, b.clock);
       watermark = b.last;
-      stats.eventsScored += b.events;
+      unwritten += b.events;
     }
     await opts.redis.xAck(opts.keys.stream, opts.keys.group, b.ids);
     source.release(b.ids.length);
     stats.entriesAcked += b.ids.length;
     stats.batches += 1;
+    let changes: ScoreChange[] = [];
+    if (source.pending() === 0 || performance.now() - lastWrite >= opts.writeEveryMs) changes = await write();
+    else if (!writeTimer) {
+      writeTimer = setTimeout(() => {
+        write()
+          .then((c) => c.length > 0 && opts.changes.next(c))
+          .catch((err: unknown) => opts.log.warn({ err }, 'score write failed; the entities stay dirty'));
+      }, opts.writeEveryMs);
+    }
     stats.applySecondsTotal += (performance.now() - t0) / 1000;
     return changes;
   }
@@ -116,8 +149,9 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     stats.running = false;
     sub?.unsubscribe();
     sub = null;
-    // Let a batch being applied finish, so a stop never leaves half a batch to redo.
+    // Let a batch being applied finish, so a stop never leaves half a batch to redo, and write what it left dirty.
     await inflight.catch(() => {});
+    if (writeTimer || unwritten > 0) await write().then((c) => c.length > 0 && opts.changes.next(c)).catch(() => {});
     const r = reader;
     reader = null;
     if (r) await r.close().catch(() => r.destroy());

@@ -20,6 +20,8 @@ export interface StreamSource {
   entries$: Observable<RawEntry>;
   /** Gives back capacity once entries are applied and acknowledged. */
   release(n: number): void;
+  /** Entries read and not yet released: 0 when the stream has nothing more for now. */
+  pending(): number;
 }
 
 type Message = { id: string; message: Record<string, string> } | null;
@@ -86,5 +88,5 @@ export function streamSource(reader: RedisClient, keys: Keys, opts: StreamSource
       wake?.();
     };
   });
-  return { entries$, release };
+  return { entries$, release, pending: () => inFlight };
 }

@@ -5,7 +5,7 @@ import type { RedisClient } from '../infra/redis.js';
 
 export interface Gauges {
   /** Null when this process runs no pipeline (another role scores). */
-  pipeline: () => { running: boolean; eventsScored: number; entriesAcked: number; batches: number; applySecondsTotal: number; lastError: string | null } | null;
+  pipeline: () => { running: boolean; eventsScored: number; entriesAcked: number; batches: number; writes: number; applySecondsTotal: number; lastError: string | null } | null;
   ingest: () => { accepted: number; duplicates: number; rejected: number } | null;
   liveClients: () => number;
 }
@@ -44,6 +44,7 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_events_scored_total', 'counter', 'Events applied to scores.', p.eventsScored);
       metric('resonance_stream_entries_acked_total', 'counter', 'Stream entries acknowledged.', p.entriesAcked);
       metric('resonance_batches_total', 'counter', 'Batches applied.', p.batches);
+      metric('resonance_score_writes_total', 'counter', 'Score writes (one covers every batch applied since the last).', p.writes);
       metric('resonance_batch_apply_seconds_total', 'counter', 'Time spent applying batches.', p.applySecondsTotal);
       metric('resonance_pipeline_running', 'gauge', '1 while the pipeline runs.', p.running ? 1 : 0);
     }

@@ -79,6 +79,8 @@ export async function rebuild(opts: {
     consumer: `rebuild-${process.pid}`,
     batchMaxSize: opts.batchMaxSize ?? 1000,
     batchMaxWaitMs: 5,
+    // Everything is scored again at the end: write rarely on the way.
+    writeEveryMs: 1000,
     log,
     changes: new Subject(),
     sweepEveryMs: 3_600_000,

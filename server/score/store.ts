@@ -81,6 +81,8 @@ export interface ScoreStore {
   clock(): Promise<number>;
   /** Applies a batch's deltas atomically, then scores what they touched. */
   apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<ScoreChange[]>;
+  /** Applies a batch's deltas atomically and leaves what they touched dirty, to be scored by rescoreDirty. */
+  applyOnly(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void>;
   /** Scores every dirty entity (left by a crash, an admin change or the sweep). */
   rescoreDirty(): Promise<ScoreChange[]>;
   /** Scores every entity at the current clock (after a rebuild, or to compare two states at one time). */
@@ -179,6 +181,18 @@ export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelPa
     return changes;
   }
 
+  async function applyDeltas(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void> {
+    const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
+    for (const d of deltas) args.push(touchOnly(d) ? `T|${d.id}|${d.first}` : JSON.stringify(d, finiteOnly));
+    try {
+      await APPLY.run(redis, [keys.meta, keys.dirty], args);
+    } catch (err) {
+      const m = err instanceof Error ? /STALE (.*)$/.exec(err.message) : null;
+      if (m) throw new StaleWatermarkError(m[1] ?? '');
+      throw err;
+    }
+  }
+
   async function rescoreDirty(): Promise<ScoreChange[]> {
     const ids = await redis.sMembers(keys.dirty);
     return ids.length ? scoreAndWrite(ids.sort()) : [];
@@ -193,17 +207,12 @@ export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelPa
     async clock() {
       return Number((await redis.hGet(keys.meta, 'clock')) ?? 0);
     },
+    applyOnly(deltas, expectedWatermark, newWatermark, batchClock) {
+      return serial(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
+    },
     apply(deltas, expectedWatermark, newWatermark, batchClock) {
       return serial(async () => {
-        const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
-        for (const d of deltas) args.push(touchOnly(d) ? `T|${d.id}|${d.first}` : JSON.stringify(d, finiteOnly));
-        try {
-          await APPLY.run(redis, [keys.meta, keys.dirty], args);
-        } catch (err) {
-          const m = err instanceof Error ? /STALE (.*)$/.exec(err.message) : null;
-          if (m) throw new StaleWatermarkError(m[1] ?? '');
-          throw err;
-        }
+        await applyDeltas(deltas, expectedWatermark, newWatermark, batchClock);
         return rescoreDirty();
       });
     },

@@ -27,6 +27,7 @@ export function appOptions(overrides: Partial<AppOptions> = {}): AppOptions {
     roles: new Set(['ingest', 'score', 'push']),
     batchMaxSize: 500,
     batchMaxWaitMs: 5,
+    writeEveryMs: 100,
     ...overrides,
   };
 }

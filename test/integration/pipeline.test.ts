@@ -108,6 +108,41 @@ describe('pipeline and read API', () => {
     expect(await redis.hGet(keys.score('x:d'), 's')).toBe(String(changes[0]!.score));
   });
 
+  it('under load, one score write covers several batches, with the same scores as writing after every batch', async () => {
+    // All at one event time, so that both ways score at the same clock.
+    const at = ts(10);
+    const events = Array.from({ length: 3000 }, (_, i) => ({
+      id: `w${i}`,
+      network: 'x',
+      type: ['reply', 'share', 'like', 'mention'][i % 4]!,
+      actor: `fan${i % 97}`,
+      target: `star${i % 40}`,
+      ...(i % 4 === 3 ? {} : { post: `s${i % 40}-${i % 3}` }),
+      ts: at,
+    }));
+    const every = await startApp({ batchMaxSize: 50, writeEveryMs: 0 });
+    const coalesced = await startApp({ batchMaxSize: 50, writeEveryMs: 200 });
+    try {
+      for (const a of [every, coalesced]) {
+        expect((await postEvents(a.url, events)).body.accepted).toBe(events.length);
+        await scored(a, events.length);
+      }
+      const s0 = every.app.pipeline!.stats;
+      const s1 = coalesced.app.pipeline!.stats;
+      expect(s0.writes).toBe(s0.batches);
+      expect(s1.batches).toBeGreaterThanOrEqual(events.length / 50);
+      expect(s1.writes).toBeLessThan(s1.batches / 2);
+      const board = async (a: TestApp) =>
+        ((await (await fetch(`${a.url}/api/leaderboard?limit=500`)).json()) as { entries: { id: string; score: number }[] }).entries.map((e) => `${e.id} ${e.score}`).sort();
+      const b0 = await board(every);
+      expect(b0.length).toBe(40 + 97);
+      expect(await board(coalesced)).toEqual(b0);
+    } finally {
+      await every.close();
+      await coalesced.close();
+    }
+  });
+
   it('after a restart, entries delivered but never acknowledged are claimed and applied exactly once', async () => {
     const opts = { keyPrefix: testPrefix() };
     const a = await startApp(opts);
