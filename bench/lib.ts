@@ -20,10 +20,15 @@ export interface ServerProc {
   stop(): Promise<void>;
 }
 
-/** The built server (dist/) as a child process on a free loopback port. */
+/**
+ * The built server (dist/) as a child process on a free loopback port. With
+ * BENCH_CPU_PROF=<dir> in the environment, every server writes a V8 CPU
+ * profile there when it stops (open it in Chrome DevTools or speedscope).
+ */
 export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ServerProc> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/server/server.js'], {
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, 'dist/server/server.js'], {
     env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -5,8 +5,9 @@
  * several runs, min and max beside it), writes bench/results/<date>.json and
  * rewrites the table in docs/benchmarks.md.
  *
- *   npm run bench                       # defaults: 3 runs of 20 s, 100,000 accounts
+ *   npm run bench                       # defaults: 3 runs of 30 s, 100,000 accounts
  *   npm run bench -- --duration 10 --runs 1 --accounts 20000
+ *   npm run bench -- --only fanout      # some parts only (prints, writes nothing)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
@@ -17,29 +18,47 @@ import WebSocket from 'ws';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
 import { demoEvents, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
+import { runFanout } from './fanout.js';
 import { runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
 
+const PARTS = ['throughput', 'tutorial', 'ceiling', 'latency', 'fanout'] as const;
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '30' },
     runs: { type: 'string', default: '3' },
     accounts: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '4' },
+    only: { type: 'string', default: PARTS.join(',') },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('npm run bench -- [--duration S] [--runs N] [--accounts N] [--batch N] [--concurrency N]');
+  console.log(`npm run bench -- [options]
+
+  --duration S      seconds of feeding per throughput run (default 30)
+  --runs N          throughput and tutorial runs; medians are reported (default 3)
+  --accounts N      population of the demo mix (default 100,000)
+  --batch N         events per request or frame (default 5,000)
+  --concurrency N   requests or sockets in flight (default 4)
+  --only LIST       some of ${PARTS.join(',')}; a partial run prints its
+                    table but writes neither bench/results nor docs/benchmarks.md
+  BENCH_CPU_PROF=<dir> in the environment writes a CPU profile of every server
+  process there (summarise with: npx tsx bench/cpuprofile.ts <dir>/*.cpuprofile)`);
   process.exit(0);
 }
+const only = new Set(values.only.split(',').map((x) => x.trim()));
+for (const p of only) if (!(PARTS as readonly string[]).includes(p)) {
+  console.error(`bench: unknown part "${p}" in --only (parts: ${PARTS.join(', ')})`);
+  process.exit(2);
+}
+const full = PARTS.every((p) => only.has(p));
 const DURATION = Number(values.duration);
 const RUNS = Number(values.runs);
 const ACCOUNTS = Number(values.accounts);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
-const CATCH_UP_LIMIT_S = 30;
 
 if (!existsSync('dist/server/server.js')) {
   console.error('bench: run `npm run build` first (npm run bench does it for you).');
@@ -53,14 +72,22 @@ interface Throughput {
   scored: number;
   /** 503s answered while scoring was behind. */
   braked: number;
-  caughtUp: boolean;
+  /** Accepted but not yet scored when the window closed. */
+  backlog: number;
 }
 
-/** Feeds `chunks` for DURATION seconds (or until they run out) with `send`, then waits for scoring to catch up. */
+/**
+ * Feeds `chunks` for DURATION seconds (or until they run out) with `send`.
+ * Scored is what the scorer finished inside the same window: offered load
+ * is above what it can score, the brake (503 beyond MAX_LAG) bounds the
+ * backlog, so this is the rate the whole system holds.
+ */
 async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>): Promise<Throughput> {
   const scored0 = await metric(server.url, 'resonance_events_scored_total');
   const t0 = performance.now();
   const until = t0 + DURATION * 1000;
+  const series: number[] = [];
+  const sampler = setInterval(() => void metric(server.url, 'resonance_events_scored_total').then((n) => series.push(n - scored0)), 5000);
   let next = 0;
   let accepted = 0;
   let braked = 0;
@@ -80,15 +107,11 @@ async function feed(server: ServerProc, chunks: string[], send: (worker: number,
       }
     }),
   );
+  clearInterval(sampler);
+  if (process.env.BENCH_SERIES) console.log(`    scored every 5 s: ${series.map((n, i) => n - (series[i - 1] ?? 0)).join(' ')}`);
+  const scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
   const tFed = (performance.now() - t0) / 1000;
-  const deadline = performance.now() + CATCH_UP_LIMIT_S * 1000;
-  let scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
-  while (scored < accepted && performance.now() < deadline) {
-    await sleep(50);
-    scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
-  }
-  const tScored = (performance.now() - t0) / 1000;
-  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tScored, scored, braked, caughtUp: scored >= accepted };
+  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tFed, scored, braked, backlog: accepted - scored };
 }
 
 function httpSender(url: string) {
@@ -125,125 +148,155 @@ async function wsSender(url: string) {
 }
 
 const stat = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
 
 const dir = mkdtempSync(join(tmpdir(), 'resonance-bench-'));
 const redis = await startRedisServer({ dir, persistence: 'aof' });
 const admin = await connectRedis(redis.url, 'bench');
 const results: Record<string, unknown> = {};
+const rows: string[] = [];
+const row = (cells: string[]) => rows.push(`| ${cells.join(' | ')} |`);
 try {
   console.log(`Generating the demo mix for ${fmt(ACCOUNTS)} accounts...`);
   const events = demoEvents(ACCOUNTS, 1_000_000, 7);
+
   const http: Throughput[] = [];
   const ws: Throughput[] = [];
   let memory: { perAccount: number; accounts: number; serverRss: number } | null = null;
-  let profile: { perEvent: number; top: [string, number][] } = { perEvent: NaN, top: [] };
-  for (let run = 0; run < RUNS; run++) {
-    for (const via of ['http', 'ws'] as const) {
-      const prefix = `{bench-${via}-${run}}`;
-      const used0 = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-      const server = await startServer(redis.url, prefix);
-      const chunks = ndjsonChunks(events, BATCH);
-      if (run === 0 && via === 'http') await admin.configResetStat();
-      let r: Throughput;
-      if (via === 'http') r = await feed(server, chunks, httpSender(server.url));
-      else {
-        const s = await wsSender(server.url);
-        r = await feed(server, chunks, s.send);
-        s.close();
+  let profile: ReturnType<typeof commandProfile> = { perEvent: NaN, top: [], usecPerEvent: [] };
+  if (only.has('throughput')) {
+    console.log(`Throughput: ${RUNS} runs of ${DURATION} s over HTTP NDJSON and /ws/ingest...`);
+    for (let run = 0; run < RUNS; run++) {
+      for (const via of ['http', 'ws'] as const) {
+        const prefix = `{bench-${via}-${run}}`;
+        const used0 = await usedMemory();
+        const server = await startServer(redis.url, prefix);
+        const chunks = ndjsonChunks(events, BATCH);
+        if (run === 0 && via === 'http') await admin.configResetStat();
+        let r: Throughput;
+        if (via === 'http') r = await feed(server, chunks, httpSender(server.url));
+        else {
+          const s = await wsSender(server.url);
+          r = await feed(server, chunks, s.send);
+          s.close();
+        }
+        (via === 'http' ? http : ws).push(r);
+        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${fmt(r.backlog)} left to score, ${r.braked} braked`);
+        if (run === 0 && via === 'http') {
+          profile = commandProfile(await admin.info('commandstats'), r.scored);
+          const accounts = await admin.zCard(`${prefix}:as`);
+          const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
+          let dedupe = 0;
+          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) for (const k of keys) dedupe += Number((await admin.memoryUsage(k)) ?? 0);
+          memory = { accounts, perAccount: ((await usedMemory()) - used0 - streamBytes - dedupe) / Math.max(1, accounts), serverRss: rssBytes(server.pid) };
+        }
+        await server.stop();
+        for await (const keys of admin.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
       }
-      (via === 'http' ? http : ws).push(r);
-      console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s${r.caughtUp ? '' : ' (not caught up)'}, ${r.braked} braked`);
-      if (run === 0 && via === 'http') {
-        profile = commandProfile(await admin.info('commandstats'), r.scored);
-        const accounts = await admin.zCard(`${prefix}:as`);
-        const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
-        let dedupe = 0;
-        for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) for (const k of keys) dedupe += Number((await admin.memoryUsage(k)) ?? 0);
-        const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]) - used0;
-        memory = { accounts, perAccount: (used - streamBytes - dedupe) / Math.max(1, accounts), serverRss: rssBytes(server.pid) };
-      }
-      await server.stop();
-      for await (const keys of admin.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
+    }
+    results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
+    results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
+    results.memory = memory;
+    results.commands = profile;
+    row(['HTTP NDJSON: accepted (durable, deduplicated)', ...fmtStat(http.map((r) => r.acceptedPerSec))]);
+    row([`HTTP NDJSON: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(http.map((r) => r.scoredPerSec))]);
+    row(['/ws/ingest: accepted', ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
+    row([`/ws/ingest: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(ws.map((r) => r.scoredPerSec))]);
+    row([`Redis commands per scored event (INFO commandstats, first HTTP run, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
+    row([`Redis time per scored event, µs (first HTTP run; EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
+    if (memory) {
+      row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts, stream and dedupe excluded)`, fmt(memory.perAccount), '', '']);
+      row(['server RSS after the first run, MB', fmt(memory.serverRss / 1e6), '', '']);
     }
   }
-  results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
-  results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
-  results.memory = memory;
-  results.commands = profile;
 
-  console.log('The tutorial way (one awaited round trip per update)...');
-  // The same mix as the throughput runs (the stream starts with one profile per account: skip most of those).
-  const tutorial = await runTutorial(redis.url, events.slice(events.length - 20_000), RUNS);
-  results.tutorial = { eventsPerSec: stat(tutorial) };
-
-  console.log('Redis ceiling (redis-benchmark -P 64)...');
-  const cmds = [
-    ['HINCRBYFLOAT', 'h:__rand_int__', 'E', '1.5'],
-    ['HINCRBY', 'h:__rand_int__', 'n:like', '1'],
-    ['ZADD', 'z', '__rand_int__', 'm:__rand_int__'],
-    ['PFADD', 'p:__rand_int__', 'e:__rand_int__'],
-    ['SADD', 's', '__rand_int__'],
-    ['HGET', 'h:__rand_int__', 'E'],
-  ];
-  const ceiling: Record<string, number> = {};
-  for (const c of cmds) {
-    const out = execFileSync('redis-benchmark', ['-p', String(redis.port), '-P', '64', '-n', '300000', '-r', '100000', '-q', ...c], { encoding: 'utf8' });
-    const m = /([\d.]+) requests per second/.exec(out.split('\r').pop() ?? out);
-    ceiling[c[0]!] = m ? Number(m[1]) : NaN;
+  if (only.has('tutorial')) {
+    console.log('The tutorial way (one awaited round trip per update)...');
+    // The same mix as the throughput runs (the stream starts with one profile per account: skip most of those).
+    const tutorial = await runTutorial(redis.url, events.slice(events.length - 20_000), RUNS);
+    results.tutorial = { eventsPerSec: stat(tutorial) };
+    row(['the tutorial way: events/s', ...fmtStat(tutorial)]);
+    if (http.length) row(['ratio: HTTP scored ÷ tutorial way', `${fmt(median(http.map((r) => r.scoredPerSec)) / median(tutorial), 1)}×`, '', '']);
   }
-  results.redisCeiling = ceiling;
 
-  console.log('Latency, event accepted → update received...');
-  results.latency = await runLatency(redis.url, [1000, 10_000, 50_000], Math.min(DURATION, 10));
+  if (only.has('ceiling')) {
+    console.log('Redis ceiling (redis-benchmark -P 64)...');
+    const cmds = [
+      ['HINCRBYFLOAT', 'h:__rand_int__', 'E', '1.5'],
+      ['HINCRBY', 'h:__rand_int__', 'n:like', '1'],
+      ['ZADD', 'z', '__rand_int__', 'm:__rand_int__'],
+      ['PFADD', 'p:__rand_int__', 'e:__rand_int__'],
+      ['SADD', 's', '__rand_int__'],
+      ['HGET', 'h:__rand_int__', 'E'],
+    ];
+    const ceiling: Record<string, number> = {};
+    for (const c of cmds) {
+      const out = execFileSync('redis-benchmark', ['-p', String(redis.port), '-P', '64', '-n', '300000', '-r', '100000', '-q', ...c], { encoding: 'utf8' });
+      const m = /([\d.]+) requests per second/.exec(out.split('\r').pop() ?? out);
+      ceiling[c[0]!] = m ? Number(m[1]) : NaN;
+    }
+    results.redisCeiling = ceiling;
+    const ops = median(Object.values(ceiling));
+    if (Number.isFinite(profile.perEvent)) row([`Redis ceiling: median pipelined op/s ÷ ${fmt(profile.perEvent, 1)} commands per event`, fmt(ops / profile.perEvent), '', '']);
+    row(['Redis ceiling per command (redis-benchmark -P 64), op/s', Object.entries(ceiling).map(([k, v]) => `${k} ${fmt(v)}`).join(', '), '', '']);
+  }
 
-  const commandsPerEvent = fmt(profile.perEvent, 1);
-  const meanCeiling = median(Object.values(ceiling));
-  const rows: [string, string, string, string][] = [
-    ['HTTP NDJSON: accepted (durable, deduplicated)', ...fmtStat(http.map((r) => r.acceptedPerSec))],
-    ['HTTP NDJSON: accepted and scored, sustained', ...fmtStat(http.map((r) => r.scoredPerSec))],
-    ['/ws/ingest: accepted', ...fmtStat(ws.map((r) => r.acceptedPerSec))],
-    ['/ws/ingest: accepted and scored, sustained', ...fmtStat(ws.map((r) => r.scoredPerSec))],
-    ['the tutorial way: events/s', ...fmtStat(tutorial)],
-    [`Redis ceiling: median pipelined op/s ÷ ${commandsPerEvent} commands per event`, fmt(meanCeiling / profile.perEvent), '', ''],
-  ];
-  const ratio = median(http.map((r) => r.scoredPerSec)) / median(tutorial);
-  const lat = results.latency as { load: number; achieved: number; p50: number; p95: number; p99: number; samples: number }[];
-  const table = [
-    `| measure (events/s unless stated) | median | min | max |`,
-    `| --- | ---: | ---: | ---: |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-    `| ratio: HTTP scored ÷ tutorial way | ${fmt(ratio, 1)}× | | |`,
-    ...lat.map((l) => `| latency at ${fmt(l.load)}/s offered (${fmt(l.achieved)}/s achieved): p50 / p95 / p99 ms | ${fmt(l.p50)} / ${fmt(l.p95)} / ${fmt(l.p99)} | ${l.samples} samples | |`),
-    `| Redis commands per scored event (INFO commandstats, first HTTP run, scripts' commands included) | ${commandsPerEvent} | ${profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', ')} | |`,
-    ...(memory
-      ? [
-          `| Redis bytes per scored account (${fmt(memory.accounts)} accounts, stream and dedupe excluded) | ${fmt(memory.perAccount)} | | |`,
-          `| server RSS after the first run, MB | ${fmt(memory.serverRss / 1e6)} | | |`,
-        ]
-      : []),
-    `| Redis ceiling per command (redis-benchmark -P 64), op/s | ${Object.entries(ceiling).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} | | |`,
-  ].join('\n');
-  console.log(`\n${table}\n`);
+  if (only.has('latency')) {
+    console.log('Latency, event accepted → update received...');
+    const lat = await runLatency(redis.url, [1000, 10_000, 50_000], 10);
+    results.latency = lat;
+    for (const l of lat) row([`latency at ${fmt(l.load)}/s offered (${fmt(l.achieved)}/s achieved): p50 / p95 / p99 ms`, `${fmt(l.p50)} / ${fmt(l.p95)} / ${fmt(l.p99)}`, `${l.samples} samples`, '']);
+  }
 
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim()}`;
-  const date = new Date().toISOString();
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync(`bench/results/${date.slice(0, 10)}.json`, JSON.stringify({ date, machine, options: { DURATION, RUNS, ACCOUNTS, BATCH, CONCURRENCY }, ...results }, null, 2) + '\n');
-  const doc = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
-  const block = `<!-- bench:start -->\nMeasured ${date} on ${machine}, with \`npm run bench -- --duration ${DURATION} --runs ${RUNS} --accounts ${ACCOUNTS}\`:\n\n${table}\n<!-- bench:end -->`;
-  writeFileSync('docs/benchmarks.md', doc.includes('<!-- bench:start -->') ? doc.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block) : `# Benchmarks\n\n${block}\n`);
+  const fanRows: string[] = [];
+  if (only.has('fanout')) {
+    console.log('Fan-out: 500, 2,000 and 5,000 socket.io clients in a separate process...');
+    const fan = await runFanout(redis.url, [500, 2000, 5000], 10);
+    results.fanout = fan;
+    fanRows.push(
+      '| live clients (connected) | updates delivered/s | p50 / p99 ms, event → client | server RSS per client, KB | server CPU per update, µs |',
+      '| ---: | ---: | ---: | ---: | ---: |',
+      ...fan.map((f) => `| ${fmt(f.clients)} (${fmt(f.connected)}) | ${fmt(f.perSec)} | ${fmt(f.p50)} / ${fmt(f.p99)} | ${fmt(f.rssPerClient / 1000, 1)} | ${fmt(f.serverCpuUsPerUpdate, 1)} |`),
+    );
+  }
+
+  const table = [`| measure (events/s unless stated) | median | min | max |`, `| --- | ---: | ---: | ---: |`, ...rows].join('\n');
+  const fanTable = fanRows.length ? `\n\nFan-out (each client watches one of 50 entities, every tenth also \`leaderboard:global\`; 1,000 events/s keep them moving; 10 s):\n\n${fanRows.join('\n')}` : '';
+  console.log(`\n${table}${fanTable}\n`);
+
+  if (!full) console.log('(a partial run: bench/results and docs/benchmarks.md left as they were)');
+  else {
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim()}`;
+    const date = new Date().toISOString();
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync(`bench/results/${date.slice(0, 10)}.json`, JSON.stringify({ date, machine, options: { DURATION, RUNS, ACCOUNTS, BATCH, CONCURRENCY }, ...results }, null, 2) + '\n');
+    const doc = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
+    const block = `<!-- bench:start -->\nMeasured ${date} on ${machine}, with \`npm run bench -- --duration ${DURATION} --runs ${RUNS} --accounts ${ACCOUNTS}\`:\n\n${table}${fanTable}\n<!-- bench:end -->`;
+    writeFileSync('docs/benchmarks.md', doc.includes('<!-- bench:start -->') ? doc.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block) : `# Benchmarks\n\n${block}\n`);
+  }
 } finally {
   await admin.close();
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Redis commands per scored event, in total and the eight most frequent, from INFO commandstats. */
-function commandProfile(info: string, events: number): { perEvent: number; top: [string, number][] } {
+/**
+ * Redis commands per scored event, in total and the eight most frequent, and
+ * Redis's time per scored event for the six costliest commands (EVALSHA's
+ * time includes the commands its scripts run, which are also counted on their
+ * own), from INFO commandstats.
+ */
+function commandProfile(info: string, events: number): { perEvent: number; top: [string, number][]; usecPerEvent: [string, number][] } {
   const calls: [string, number][] = [];
-  for (const m of info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) if (!['info', 'config|resetstat'].includes(m[1]!)) calls.push([m[1]!.toUpperCase(), Number(m[2]) / Math.max(1, events)]);
+  const usec: [string, number][] = [];
+  for (const m of info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
+    if (['info', 'config|resetstat'].includes(m[1]!)) continue;
+    calls.push([m[1]!.toUpperCase(), Number(m[2]) / Math.max(1, events)]);
+    usec.push([m[1]!.toUpperCase(), Number(m[3]) / Math.max(1, events)]);
+  }
   calls.sort((a, b) => b[1] - a[1]);
-  return { perEvent: calls.reduce((n, [, c]) => n + c, 0), top: calls.slice(0, 8) };
+  usec.sort((a, b) => b[1] - a[1]);
+  return { perEvent: calls.reduce((n, [, c]) => n + c, 0), top: calls.slice(0, 8), usecPerEvent: usec.slice(0, 6) };
 }
 
 function fmtStat(xs: number[]): [string, string, string] {

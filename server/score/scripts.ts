@@ -61,29 +61,30 @@ for i = 5, #ARGV do
   for topic, a in pairs(d.authored) do
     redis.call('HINCRBY', key, 'tp:' .. topic, a.posts)
     local dk = B .. 'td:' .. id .. ':' .. topic
-    redis.call('SADD', dk, unpack(a.days))
-    redis.call('HSET', key, 'td:' .. topic, redis.call('SCARD', dk))
+    if redis.call('SADD', dk, unpack(a.days)) > 0 then redis.call('HSET', key, 'td:' .. topic, redis.call('SCARD', dk)) end
   end
   local dE, dA = 0, 0
   local tp = B .. 'po:' .. id
+  local newPosts = 0
   for p, v in pairs(d.posts) do
     local old = redis.call('HMGET', pk, 'e|' .. p, 'a|' .. p)
     local oe, oa = tonumber(old[1] or '0'), tonumber(old[2] or '0')
     local ne, na = oe, oa
     if v.e > 0 then ne = tonumber(redis.call('HINCRBYFLOAT', pk, 'e|' .. p, v.e)); dE = dE + pow(ne) - pow(oe) end
     if v.a > 0 then na = tonumber(redis.call('HINCRBYFLOAT', pk, 'a|' .. p, v.a)); dA = dA + pow(na) - pow(oa) end
-    redis.call('ZADD', tp, pow(ne) + pow(na), p)
+    newPosts = newPosts + redis.call('ZADD', tp, pow(ne) + pow(na), p)
     local tl = redis.call('HGET', pk, 't|' .. p)
     if tl and v.w > 0 then
       for topic in string.gmatch(tl, '[^,]+') do
         redis.call('HINCRBYFLOAT', key, 'tv:' .. topic, v.w)
         local ek = B .. 'te:' .. id .. ':' .. topic
-        redis.call('PFADD', ek, unpack(v.engagers))
-        redis.call('HSET', key, 'te:' .. topic, redis.call('PFCOUNT', ek))
+        -- PFADD answers 0 when no register moved: the count is the same.
+        if redis.call('PFADD', ek, unpack(v.engagers)) == 1 then redis.call('HSET', key, 'te:' .. topic, redis.call('PFCOUNT', ek)) end
       end
     end
   end
-  trim(tp, 200, 100)
+  -- The set only grows when ZADD added a post.
+  if newPosts > 0 then trim(tp, 200, 100) end
   if dE ~= 0 then redis.call('HINCRBYFLOAT', key, 'E', dE) end
   if dA ~= 0 then redis.call('HINCRBYFLOAT', key, 'A', dA) end
   if d.outcomes > 0 then redis.call('HINCRBYFLOAT', key, 'O', d.outcomes) end
@@ -98,8 +99,7 @@ for i = 5, #ARGV do
   end
   if #d.engagers > 0 then
     local hk = B .. 'hll:' .. id
-    redis.call('PFADD', hk, unpack(d.engagers))
-    redis.call('HSET', key, 'D', redis.call('PFCOUNT', hk))
+    if redis.call('PFADD', hk, unpack(d.engagers)) == 1 then redis.call('HSET', key, 'D', redis.call('PFCOUNT', hk)) end
   end
   if d.received > 0 then redis.call('HINCRBY', key, 'N', d.received) end
   local ek = B .. 'en:' .. id
@@ -129,21 +129,24 @@ for i = 3, #ARGV do
   local w = cjson.decode(ARGV[i])
   local id = w.id
   local sk = B .. 'es:' .. id
-  local prev = redis.call('HGET', sk, 's')
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm')
+  local prev = cur[1] or nil
   prevs[#prevs + 1] = prev or ''
   local score = tonumber(w.s)
-  if w.own then
+  -- An account's own score is written with its record: unchanged when the record's is.
+  if w.own and w.own ~= prev then
     redis.call('HSET', B .. 'a:' .. id, 's', w.own)
     redis.call('ZADD', B .. 'as', w.own, id)
   end
   local remove = w.remove
   if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
   if w.entity and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
-  local old = redis.call('HGET', sk, 'scopes')
-  local keep = {}
+  local old = cur[2] or nil
+  local keep, had = {}, {}
   if not remove then for scope, _ in pairs(w.scopes) do keep[scope] = true end end
   if old then
     for scope in string.gmatch(old, '[^,]+') do
+      had[scope] = true
       if not keep[scope] then redis.call('ZREM', B .. 'lb:' .. scope, id) end
     end
   end
@@ -153,33 +156,39 @@ for i = 3, #ARGV do
   else
     local names = {}
     for scope, s in pairs(w.scopes) do
-      redis.call('ZADD', B .. 'lb:' .. scope, s, id)
+      -- A scope that carries the entity's score, which has not moved, already holds it; topic scopes have scores of their own.
+      if prev ~= w.s or not had[scope] or string.sub(scope, 1, 6) == 'topic:' then redis.call('ZADD', B .. 'lb:' .. scope, s, id) end
       names[#names + 1] = scope
     end
     table.sort(names)
     local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
-    -- History only records moves: an unchanged score leaves the buckets as they are.
+    -- History only records moves: an unchanged score leaves the buckets as they are. 'hm' is the
+    -- newest minute written: within it only the bucket is replaced; a new minute also drops the old ones.
+    local m = math.floor(clock / 60000) * 60000
+    local hm = cur[5] or ''
     if prev ~= w.s then
-      local m = math.floor(clock / 60000) * 60000
       local h = math.floor(clock / 3600000) * 3600000
       redis.call('ZREMRANGEBYSCORE', h1, m, m)
       redis.call('ZADD', h1, m, m .. ':' .. w.s)
-      redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
       redis.call('ZREMRANGEBYSCORE', h2, h, h)
       redis.call('ZADD', h2, h, h .. ':' .. w.s)
-      redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
+      if hm ~= tostring(m) then
+        redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
+        redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
+        hm = tostring(m)
+      end
     end
     -- Movement over the last day of event time: now against the oldest point of the day before this
     -- minute, or against the first score ever if the entity is younger than that.
     local m0 = math.floor(clock / 60000) * 60000
     local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '(' .. m0, 'LIMIT', 0, 1)[1]
-    local s0 = redis.call('HMGET', sk, 's0', 's0t')
+    local s0 = { cur[3] or nil, cur[4] or nil }
     if not prev then s0 = { w.s, ARGV[2] } end
     local base = score
     if first then base = tonumber(string.match(first, ':(.*)$'))
     elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
-    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2] }
+    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm }
     for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
     redis.call('HSET', sk, unpack(fields))
     redis.call('ZADD', B .. 'sc', clock, id)

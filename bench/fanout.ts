@@ -1,0 +1,92 @@
+/**
+ * Fan-out: a server with `n` live socket.io clients (in a separate process,
+ * bench/fanout-clients.ts) while a paced, bounded feeder keeps the watched
+ * entities moving. Reports updates delivered per second, latency (event
+ * accepted → update received) p50/p99, server RSS per connection and server
+ * CPU per delivered update.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { rssBytes, sleep, startServer } from './lib.js';
+
+export interface FanoutResult {
+  clients: number;
+  connected: number;
+  perSec: number;
+  p50: number;
+  p99: number;
+  rssPerClient: number;
+  serverCpuUsPerUpdate: number;
+  /** Events per second the feeder offered. */
+  load: number;
+}
+
+/** Hot entities the clients watch (each client one of them). */
+const ENTITIES = 50;
+/** Every BOARD_EVERY-th client also watches the global leaderboard (100 entries a frame). */
+const BOARD_EVERY = 10;
+const LOAD = 1000;
+
+/** Server CPU seconds so far (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+export async function runFanout(redisUrl: string, counts: number[], seconds: number): Promise<FanoutResult[]> {
+  const out: FanoutResult[] = [];
+  for (const n of counts) {
+    const server = await startServer(redisUrl, `{bench-fan-${n}}`);
+    const post = async (events: object[]) => {
+      const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+      await res.arrayBuffer();
+    };
+    let k = 0;
+    const tick = (size: number) =>
+      Array.from({ length: size }, () => {
+        const i = k++;
+        return { id: `fan-${n}-${i}`, network: 'x', type: i % 3 === 0 ? 'share' : 'reply', actor: `fanfan${i % 5000}`, target: `hot${i % ENTITIES}`, post: `hp${i % ENTITIES}`, ts: Date.now() };
+      });
+    // Every watched entity exists before the clients subscribe.
+    await post(tick(ENTITIES * 2));
+    await sleep(1000);
+    const rss0 = rssBytes(server.pid);
+    const clients = spawn(process.execPath, [...process.execArgv, 'bench/fanout-clients.ts', server.url, String(n), String(seconds), String(ENTITIES), String(BOARD_EVERY)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: clients.stdout! });
+    const next = () => new Promise<Record<string, number>>((ok, fail) => {
+      lines.once('line', (l) => ok(JSON.parse(l) as Record<string, number>));
+      clients.once('exit', (code) => fail(new Error(`the client process exited (${code})`)));
+    });
+    const ready = await next();
+    await sleep(1000);
+    const rss1 = rssBytes(server.pid);
+    const cpu0 = cpuSeconds(server.pid);
+    const done = next();
+    clients.stdin!.write('go\n');
+    // Paced feed for the measured window: LOAD events a second in ticks of 100 ms.
+    const t0 = performance.now();
+    for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
+      const due = t0 + i * 100;
+      if (performance.now() < due) await sleep(due - performance.now());
+      await post(tick(LOAD / 10));
+    }
+    const r = await done;
+    const cpu = cpuSeconds(server.pid) - cpu0;
+    out.push({
+      clients: n,
+      connected: ready.ready ?? 0,
+      perSec: r.perSec ?? NaN,
+      p50: r.p50 ?? NaN,
+      p99: r.p99 ?? NaN,
+      rssPerClient: (Math.max(rss1, rssBytes(server.pid)) - rss0) / Math.max(1, n),
+      serverCpuUsPerUpdate: (cpu * 1e6) / Math.max(1, r.delivered ?? 0),
+      load: LOAD,
+    });
+    lines.close();
+    await server.stop();
+  }
+  return out;
+}
