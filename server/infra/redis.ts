@@ -1,8 +1,8 @@
 /**
  * The Redis connection: one command client for the whole app. Commands that
- * a caller waits on keep a timeout; pipelined writes on the hot path pass
- * `{ timeout: 0 }` (node-redis's per-command AbortSignal costs more than the
- * Redis work under load).
+ * a caller waits on keep a timeout; the score store's write path uses the
+ * same connection with `{ timeout: 0 }` (node-redis's per-command
+ * AbortSignal costs more than the Redis work under load).
  */
 import fp from 'fastify-plugin';
 import { createClient } from 'redis';

@@ -95,7 +95,10 @@ export interface ScoreStore {
   serial<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-export function createScoreStore(redis: RedisClient, keys: Keys, params: ModelParams): ScoreStore {
+export function createScoreStore(client: RedisClient, keys: Keys, params: ModelParams): ScoreStore {
+  // The write path runs behind one queue and nobody waits on a single command of it: no per-command
+  // timeout (node-redis builds an AbortSignal for each, which under load costs more than the Redis work).
+  const redis = client.withCommandOptions({ timeout: 0 }) as unknown as RedisClient;
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = queue.then(fn, fn);
