@@ -77,15 +77,15 @@ interface Throughput {
 }
 
 /**
- * Feeds `chunks` for DURATION seconds (or until they run out) with `send`.
+ * Feeds `chunks` for `seconds` (DURATION by default) (or until they run out) with `send`.
  * Scored is what the scorer finished inside the same window: offered load
  * is above what it can score, the brake (503 beyond MAX_LAG) bounds the
  * backlog, so this is the rate the whole system holds.
  */
-async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>): Promise<Throughput> {
+async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>, seconds = DURATION): Promise<Throughput> {
   const scored0 = await metric(server.url, 'resonance_events_scored_total');
   const t0 = performance.now();
-  const until = t0 + DURATION * 1000;
+  const until = t0 + seconds * 1000;
   const series: number[] = [];
   const sampler = setInterval(() => void metric(server.url, 'resonance_events_scored_total').then((n) => series.push(n - scored0)), 5000);
   let next = 0;
@@ -160,19 +160,27 @@ try {
   console.log(`Generating the demo mix for ${fmt(ACCOUNTS)} accounts...`);
   const events = demoEvents(ACCOUNTS, 1_000_000, 7);
 
+  const ingestAlone: number[] = [];
   const http: Throughput[] = [];
   const ws: Throughput[] = [];
   let memory: { perAccount: number; accounts: number; serverRss: number } | null = null;
   let profile: ReturnType<typeof commandProfile> = { perEvent: NaN, top: [], usecPerEvent: [] };
+  let drain = NaN;
   if (only.has('throughput')) {
     console.log(`Throughput: ${RUNS} runs of ${DURATION} s over HTTP NDJSON and /ws/ingest...`);
     for (let run = 0; run < RUNS; run++) {
+      // Ingest alone (no scorer in the process, no brake): what durable, deduplicated intake costs by itself.
+      const front = await startServer(redis.url, `{bench-ingest-${run}}`, { ROLE: 'ingest', MAX_LAG: '100000000' });
+      const alone = await feed(front, ndjsonChunks(events, BATCH), httpSender(front.url), 10);
+      await front.stop();
+      for await (const keys of admin.scanIterator({ MATCH: `{bench-ingest-${run}}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
+      ingestAlone.push(alone.acceptedPerSec);
+      console.log(`  run ${run + 1} ingest alone: ${fmt(alone.accepted)} accepted at ${fmt(alone.acceptedPerSec)}/s`);
       for (const via of ['http', 'ws'] as const) {
         const prefix = `{bench-${via}-${run}}`;
         const used0 = await usedMemory();
         const server = await startServer(redis.url, prefix);
         const chunks = ndjsonChunks(events, BATCH);
-        if (run === 0 && via === 'http') await admin.configResetStat();
         let r: Throughput;
         if (via === 'http') r = await feed(server, chunks, httpSender(server.url));
         else {
@@ -183,7 +191,14 @@ try {
         (via === 'http' ? http : ws).push(r);
         console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${fmt(r.backlog)} left to score, ${r.braked} braked`);
         if (run === 0 && via === 'http') {
-          profile = commandProfile(await admin.info('commandstats'), r.scored);
+          // The scorer alone: 10 s of draining the backlog the window left, with ingest idle.
+          await admin.configResetStat();
+          const before = await metric(server.url, 'resonance_events_scored_total');
+          const t0 = performance.now();
+          await sleep(10_000);
+          const drained = (await metric(server.url, 'resonance_events_scored_total')) - before;
+          profile = commandProfile(await admin.info('commandstats'), drained);
+          drain = drained / ((performance.now() - t0) / 1000);
           const accounts = await admin.zCard(`${prefix}:as`);
           const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
           let dedupe = 0;
@@ -194,16 +209,20 @@ try {
         for await (const keys of admin.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
       }
     }
+    results.ingestAlone = { acceptedPerSec: stat(ingestAlone) };
     results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
     results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
     results.memory = memory;
     results.commands = profile;
-    row(['HTTP NDJSON: accepted (durable, deduplicated)', ...fmtStat(http.map((r) => r.acceptedPerSec))]);
+    results.scorerAlonePerSec = drain;
+    row(['ingest alone over HTTP NDJSON (durable, deduplicated; no scorer, 10 s)', ...fmtStat(ingestAlone)]);
+    row(['HTTP NDJSON: accepted (durable, deduplicated) with scoring braking it', ...fmtStat(http.map((r) => r.acceptedPerSec))]);
     row([`HTTP NDJSON: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(http.map((r) => r.scoredPerSec))]);
-    row(['/ws/ingest: accepted', ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
+    row(['/ws/ingest: accepted with scoring braking it', ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
     row([`/ws/ingest: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(ws.map((r) => r.scoredPerSec))]);
-    row([`Redis commands per scored event (INFO commandstats, first HTTP run, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
-    row([`Redis time per scored event, µs (first HTTP run; EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
+    row(['the scorer alone, draining the backlog with ingest idle (first HTTP run, 10 s)', fmt(drain), '', '']);
+    row([`the scorer's Redis commands per event (INFO commandstats over those 10 s, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
+    row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
     if (memory) {
       row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts, stream and dedupe excluded)`, fmt(memory.perAccount), '', '']);
       row(['server RSS after the first run, MB', fmt(memory.serverRss / 1e6), '', '']);

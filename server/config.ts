@@ -58,7 +58,7 @@ Options (each also read from the environment variable shown):
   --batch-wait-ms N     BATCH_WAIT_MS    longest wait to fill a batch (default 25)
   --write-every-ms N    WRITE_EVERY_MS   under load, write scores at most this often (default 100; 0: after every batch)
   --max-lag N           MAX_LAG          events not yet scored beyond which ingest answers
-                                         503 with Retry-After (default 500000)
+                                         503 with Retry-After (default 100000)
   --log-level L         LOG_LEVEL        fatal|error|warn|info|debug (default info)
   -h, --help                             this text
 
@@ -148,7 +148,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     batchMaxSize: num('BATCH_SIZE', get('batch-size'), 1000, 1, 100_000),
     batchMaxWaitMs: num('BATCH_WAIT_MS', get('batch-wait-ms'), 25, 0, 10_000),
     writeEveryMs: num('WRITE_EVERY_MS', get('write-every-ms'), 100, 0, 10_000),
-    maxLag: num('MAX_LAG', get('max-lag'), 500_000, 1),
+    maxLag: num('MAX_LAG', get('max-lag'), 100_000, 1),
     logLevel,
   };
 }
