@@ -88,18 +88,17 @@ async function feed(server: ServerProc, chunks: string[], send: (worker: number,
   const until = t0 + seconds * 1000;
   const series: number[] = [];
   const sampler = setInterval(() => void metric(server.url, 'resonance_events_scored_total').then((n) => series.push(n - scored0)), 5000);
-  let next = 0;
   let accepted = 0;
   let braked = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, w) => {
-      while (performance.now() < until && next < chunks.length) {
-        const i = next++;
-        const r = await send(w, chunks[i]!);
+      // `chunks` is a queue: what one window leaves, the next one sends.
+      for (let body = chunks.shift(); body !== undefined; body = performance.now() < until ? chunks.shift() : undefined) {
+        const r = await send(w, body);
         if (r === 'busy') {
           // Braked (503): the chunk goes to the back of the queue, as a producer would resend it.
           braked++;
-          chunks.push(chunks[i]!);
+          chunks.push(body);
           await sleep(200);
           continue;
         }
@@ -158,7 +157,9 @@ const rows: string[] = [];
 const row = (cells: string[]) => rows.push(`| ${cells.join(' | ')} |`);
 try {
   console.log(`Generating the demo mix for ${fmt(ACCOUNTS)} accounts...`);
-  const events = demoEvents(ACCOUNTS, 1_000_000, 7);
+  const events = demoEvents(ACCOUNTS, 1_500_000, 7);
+  // The stream starts with one profile per account (the population), then their activity.
+  const activity = events.slice(ACCOUNTS);
 
   const ingestAlone: number[] = [];
   const http: Throughput[] = [];
@@ -167,29 +168,37 @@ try {
   let profile: ReturnType<typeof commandProfile> = { perEvent: NaN, top: [], usecPerEvent: [] };
   let drain = NaN;
   if (only.has('throughput')) {
+    // One store for every run, as in production: the population first (not timed), then the
+    // windows one after another, each from a fresh server process, each with events not sent before.
+    const prefix = '{bench}';
+    const used0 = await usedMemory();
+    let server = await startServer(redis.url, prefix);
+    const tPop = performance.now();
+    const pop = await feed(server, ndjsonChunks(events.slice(0, ACCOUNTS), BATCH), httpSender(server.url), 600);
+    for (let n = pop.scored; n < pop.accepted && performance.now() - tPop < 600_000; n = await metric(server.url, 'resonance_events_scored_total')) await sleep(200);
+    console.log(`Population: ${fmt(pop.accepted)} profiles accepted and scored in ${fmt((performance.now() - tPop) / 1000, 1)} s`);
+    await server.stop();
+    const queue = ndjsonChunks(activity, BATCH);
     console.log(`Throughput: ${RUNS} runs of ${DURATION} s over HTTP NDJSON and /ws/ingest...`);
     for (let run = 0; run < RUNS; run++) {
       // Ingest alone (no scorer in the process, no brake): what durable, deduplicated intake costs by itself.
       const front = await startServer(redis.url, `{bench-ingest-${run}}`, { ROLE: 'ingest', MAX_LAG: '100000000' });
-      const alone = await feed(front, ndjsonChunks(events, BATCH), httpSender(front.url), 10);
+      const alone = await feed(front, ndjsonChunks(activity, BATCH), httpSender(front.url), 10);
       await front.stop();
       for await (const keys of admin.scanIterator({ MATCH: `{bench-ingest-${run}}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
       ingestAlone.push(alone.acceptedPerSec);
       console.log(`  run ${run + 1} ingest alone: ${fmt(alone.accepted)} accepted at ${fmt(alone.acceptedPerSec)}/s`);
       for (const via of ['http', 'ws'] as const) {
-        const prefix = `{bench-${via}-${run}}`;
-        const used0 = await usedMemory();
-        const server = await startServer(redis.url, prefix);
-        const chunks = ndjsonChunks(events, BATCH);
+        server = await startServer(redis.url, prefix);
         let r: Throughput;
-        if (via === 'http') r = await feed(server, chunks, httpSender(server.url));
+        if (via === 'http') r = await feed(server, queue, httpSender(server.url));
         else {
           const s = await wsSender(server.url);
-          r = await feed(server, chunks, s.send);
+          r = await feed(server, queue, s.send);
           s.close();
         }
         (via === 'http' ? http : ws).push(r);
-        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${fmt(r.backlog)} left to score, ${r.braked} braked`);
+        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked`);
         if (run === 0 && via === 'http') {
           // The scorer alone: 10 s of draining the backlog the window left, with ingest idle.
           await admin.configResetStat();
@@ -199,6 +208,8 @@ try {
           const drained = (await metric(server.url, 'resonance_events_scored_total')) - before;
           profile = commandProfile(await admin.info('commandstats'), drained);
           drain = drained / ((performance.now() - t0) / 1000);
+        }
+        if (run === RUNS - 1 && via === 'ws') {
           const accounts = await admin.zCard(`${prefix}:as`);
           const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
           let dedupe = 0;
@@ -206,9 +217,9 @@ try {
           memory = { accounts, perAccount: ((await usedMemory()) - used0 - streamBytes - dedupe) / Math.max(1, accounts), serverRss: rssBytes(server.pid) };
         }
         await server.stop();
-        for await (const keys of admin.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
       }
     }
+    for await (const keys of admin.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
     results.ingestAlone = { acceptedPerSec: stat(ingestAlone) };
     results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
     results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
@@ -224,8 +235,8 @@ try {
     row([`the scorer's Redis commands per event (INFO commandstats over those 10 s, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
     row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
     if (memory) {
-      row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts, stream and dedupe excluded)`, fmt(memory.perAccount), '', '']);
-      row(['server RSS after the first run, MB', fmt(memory.serverRss / 1e6), '', '']);
+      row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts after every run, stream and dedupe excluded)`, fmt(memory.perAccount), '', '']);
+      row(['server RSS after the last run, MB', fmt(memory.serverRss / 1e6), '', '']);
     }
   }
 
