@@ -14,6 +14,8 @@ export interface Keys {
   meta: string;
   /** Set of entity ids whose inputs changed and whose score is not written yet. */
   dirty: string;
+  /** Dirty entities taken by a score write in progress (what a crash mid-write leaves). */
+  dirtyTaken: string;
   /** Sorted set: entity id → event time its score was computed at (drives the decay sweep). */
   scoredAt: string;
   /** Sorted set: account id → the account's own score (read at ingest to weigh its engagement). */
@@ -53,6 +55,7 @@ export function makeKeys(prefix: string): Keys {
     group: 'scorers',
     meta: `${b}meta`,
     dirty: `${b}dirty`,
+    dirtyTaken: `${b}dirty:w`,
     scoredAt: `${b}sc`,
     accountScores: `${b}as`,
     owner: `${b}owner`,
@@ -68,6 +71,6 @@ export function makeKeys(prefix: string): Keys {
     historyMinutes: (id) => `${b}h1:${id}`,
     historyHours: (id) => `${b}h2:${id}`,
     leaderboard: (scope) => `${b}lb:${scope}`,
-    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'sc', 'as'].map((s) => b + s),
+    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as'].map((s) => b + s),
   };
 }

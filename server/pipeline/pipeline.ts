@@ -71,27 +71,68 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   sweeper.unref();
 
   /**
-   * Scores are written apart from the apply: at once when the stream has
-   * nothing more for now (low latency when traffic is light), otherwise at
-   * most every `writeEveryMs`, so that under load an entity touched by
-   * several batches is scored and written once.
+   * Scores are written apart from the apply, by one write at a time: at once
+   * when the stream has nothing more for now (low latency when traffic is
+   * light), otherwise at most every `writeEveryMs`, so that under load an
+   * entity touched by several batches is scored and written once. The next
+   * batches are applied while a write reads accounts and computes scores, so
+   * Node and Redis work at the same time. With `writeEveryMs` 0 every batch
+   * is written before the next is applied (the most work, and the same
+   * whatever the timing).
    */
   let unwritten = 0;
   let lastWrite = 0;
   let writeTimer: NodeJS.Timeout | null = null;
-  async function write(): Promise<ScoreChange[]> {
-    if (writeTimer) clearTimeout(writeTimer);
-    writeTimer = null;
+  let writing: Promise<void> | null = null;
+  let wanted = false;
+  let urgent = false;
+
+  /** Writes everything dirty; the events applied before it are then scored. */
+  async function writeOnce(): Promise<void> {
     const n = unwritten;
     unwritten = 0;
-    const changes = await opts.store.rescoreDirty();
-    lastWrite = performance.now();
-    stats.writes += 1;
-    stats.eventsScored += n;
-    return changes;
+    try {
+      const changes = await opts.store.rescoreDirty();
+      stats.writes += 1;
+      stats.eventsScored += n;
+      if (changes.length > 0) opts.changes.next(changes);
+    } catch (err) {
+      // Their entities stay marked dirty: a later write scores them.
+      unwritten += n;
+      throw err;
+    } finally {
+      lastWrite = performance.now();
+    }
   }
 
-  async function apply(b: AggregatedBatch, source: StreamSource): Promise<ScoreChange[]> {
+  /** Starts a write, or asks the one in progress for another after it. */
+  function writeSoon(now: boolean): void {
+    if (writeTimer) clearTimeout(writeTimer);
+    writeTimer = null;
+    if (writing) {
+      wanted = true;
+      urgent ||= now;
+      return;
+    }
+    writing = (async () => {
+      do {
+        wanted = false;
+        urgent = false;
+        await writeOnce();
+        const wait = opts.writeEveryMs - (performance.now() - lastWrite);
+        if (wanted && !urgent && wait > 0) await new Promise((r) => setTimeout(r, wait));
+      } while (wanted && unwritten > 0 && stats.running);
+    })()
+      .catch((err: unknown) => {
+        opts.log.warn({ err }, 'score write failed; the entities stay dirty and are written again');
+        if (!writeTimer && stats.running) writeTimer = setTimeout(() => writeSoon(true), Math.max(opts.writeEveryMs, 1000));
+      })
+      .finally(() => {
+        writing = null;
+      });
+  }
+
+  async function apply(b: AggregatedBatch, source: StreamSource): Promise<void> {
     const t0 = performance.now();
     if (compareStreamIds(b.last, watermark) > 0) {
       await opts.store.applyOnly(b.deltas.values(), watermark, b.last, b.clock);
@@ -102,17 +143,12 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     source.release(b.ids.length);
     stats.entriesAcked += b.ids.length;
     stats.batches += 1;
-    let changes: ScoreChange[] = [];
-    if (source.pending() === 0 || performance.now() - lastWrite >= opts.writeEveryMs) changes = await write();
-    else if (!writeTimer) {
-      writeTimer = setTimeout(() => {
-        write()
-          .then((c) => c.length > 0 && opts.changes.next(c))
-          .catch((err: unknown) => opts.log.warn({ err }, 'score write failed; the entities stay dirty'));
-      }, opts.writeEveryMs);
-    }
+    if (opts.writeEveryMs === 0) await writeOnce();
+    else if (source.pending() === 0) writeSoon(true);
+    else if (writing) wanted = true;
+    else if (performance.now() - lastWrite >= opts.writeEveryMs) writeSoon(false);
+    else writeTimer ??= setTimeout(() => writeSoon(false), opts.writeEveryMs - (performance.now() - lastWrite));
     stats.applySecondsTotal += (performance.now() - t0) / 1000;
-    return changes;
   }
 
   async function run(): Promise<void> {
@@ -135,12 +171,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         aggregateBatches(opts.params),
         concatMap((b) => from((inflight = apply(b, source)))),
       )
-      .subscribe({
-        next: (changes) => {
-          if (changes.length > 0) opts.changes.next(changes);
-        },
-        error: (err: unknown) => void fail(err),
-      });
+      .subscribe({ error: (err: unknown) => void fail(err) });
     stats.running = true;
     stats.lastError = null;
   }
@@ -149,9 +180,12 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     stats.running = false;
     sub?.unsubscribe();
     sub = null;
-    // Let a batch being applied finish, so a stop never leaves half a batch to redo, and write what it left dirty.
+    // Let a batch being applied finish, so a stop never leaves half a batch to redo, and write what is dirty.
     await inflight.catch(() => {});
-    if (writeTimer || unwritten > 0) await write().then((c) => c.length > 0 && opts.changes.next(c)).catch(() => {});
+    if (writeTimer) clearTimeout(writeTimer);
+    writeTimer = null;
+    await writing;
+    if (unwritten > 0) await writeOnce().catch((err: unknown) => opts.log.warn({ err }, 'final score write failed; the entities stay dirty'));
     const r = reader;
     reader = null;
     if (r) await r.close().catch(() => r.destroy());

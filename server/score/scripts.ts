@@ -114,7 +114,21 @@ return #ARGV - 4
 `);
 
 /**
- * WRITE: KEYS = [dirty]; ARGV = [key base, clock, write JSON...]. For each
+ * TAKE: KEYS = [dirty, taken]. Moves every dirty mark into the set a write
+ * works from (adding to what an interrupted write left there) and returns
+ * that set: applies that run meanwhile mark a fresh `dirty`, so a write never
+ * clears a mark it did not score.
+ */
+export const TAKE = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('SUNIONSTORE', KEYS[2], KEYS[2], KEYS[1])
+  redis.call('DEL', KEYS[1])
+end
+return redis.call('SMEMBERS', KEYS[2])
+`);
+
+/**
+ * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, write JSON...]. For each
  * entity: its record, its place in every leaderboard scope (leaving the scopes
  * it no longer belongs to), its history buckets, and its dirty mark cleared.
  * An account's own score also goes to the account-score set. Returns each

@@ -8,14 +8,17 @@
  *     score, its leaderboard places and history together and clears its mark,
  *     so the entity endpoint and the leaderboards always agree. Entities left
  *     dirty by a crash between the two are scored at start.
- * All writes go through one queue (`serial`), so the pipeline, the decay
- * sweep and admin changes never interleave inside a process.
+ * Applies go through one queue and score writes through another (`serial`),
+ * so the pipeline, the decay sweep and admin changes never interleave inside
+ * a process, while an apply may run as a write computes scores: a write
+ * first takes the dirty marks (TAKE), so marks an apply sets meanwhile stay
+ * for the next write.
  */
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { AccountDelta } from './aggregate.js';
 import type { ModelParams } from './model.js';
-import { APPLY, WRITE } from './scripts.js';
+import { APPLY, TAKE, WRITE } from './scripts.js';
 import { parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
 
 /** A score that changed (or was first set). */
@@ -91,7 +94,7 @@ export interface ScoreStore {
   sweep(staleMs: number, limit: number): Promise<ScoreChange[]>;
   /** Reads entities with their accounts' state. */
   resolve(ids: string[]): Promise<(ResolvedEntity | null)[]>;
-  /** Runs `fn` after every write queued before it. */
+  /** Runs `fn` after every score write queued before it. */
   serial<T>(fn: () => Promise<T>): Promise<T>;
 }
 
@@ -99,12 +102,18 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
   // The write path runs behind one queue and nobody waits on a single command of it: no per-command
   // timeout (node-redis builds an AbortSignal for each, which under load costs more than the Redis work).
   const redis = client.withCommandOptions({ timeout: 0 }) as unknown as RedisClient;
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => {});
-    return run;
+  const queue = () => {
+    let tail: Promise<unknown> = Promise.resolve();
+    return <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = tail.then(fn, fn);
+      tail = run.catch(() => {});
+      return run;
+    };
   };
+  /** Score writes (and what marks entities dirty for them: sweep, rescore-all). */
+  const serial = queue();
+  /** Applies, in stream order. */
+  const applying = queue();
 
   async function resolve(ids: string[]): Promise<(ResolvedEntity | null)[]> {
     const m = redis.multi();
@@ -175,7 +184,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         writes.push(JSON.stringify({ id, s: score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));
         written.push({ id, score: e.registered || !e.claimedBy ? r.score : null });
       });
-      const prevs = (await WRITE.run(redis, [keys.dirty], [keys.base, String(clock), ...writes])) as string[];
+      const prevs = (await WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(clock), ...writes])) as string[];
       written.forEach((w, k) => {
         const prev = prevs[k] ? Number(prevs[k]) : null;
         if (w.score !== null && w.score !== prev) changes.push({ id: w.id, score: w.score, prev });
@@ -197,7 +206,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
   }
 
   async function rescoreDirty(): Promise<ScoreChange[]> {
-    const ids = await redis.sMembers(keys.dirty);
+    const ids = (await TAKE.run(redis, [keys.dirty, keys.dirtyTaken], [])) as string[];
     return ids.length ? scoreAndWrite(ids.sort()) : [];
   }
 
@@ -211,13 +220,11 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
       return Number((await redis.hGet(keys.meta, 'clock')) ?? 0);
     },
     applyOnly(deltas, expectedWatermark, newWatermark, batchClock) {
-      return serial(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
+      return applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
     },
-    apply(deltas, expectedWatermark, newWatermark, batchClock) {
-      return serial(async () => {
-        await applyDeltas(deltas, expectedWatermark, newWatermark, batchClock);
-        return rescoreDirty();
-      });
+    async apply(deltas, expectedWatermark, newWatermark, batchClock) {
+      await applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
+      return serial(rescoreDirty);
     },
     rescoreDirty: () => serial(rescoreDirty),
     rescoreAll() {

@@ -104,8 +104,19 @@ describe('pipeline and read API', () => {
     expect(changes).toEqual([{ id: 'x:d', score: expect.any(Number), prev: null }]);
     expect(changes[0]!.score).toBeGreaterThan(1);
     expect(await redis.sCard(keys.dirty)).toBe(0);
+    expect(await redis.sCard(keys.dirtyTaken)).toBe(0);
     expect(await redis.zScore(keys.leaderboard('global'), 'x:d')).toBe(changes[0]!.score);
     expect(await redis.hGet(keys.score('x:d'), 's')).toBe(String(changes[0]!.score));
+
+    // A write that took its marks and died before scoring leaves them taken: the next write scores them too.
+    await redis.hSet(keys.account('x:e'), { f: '90', last: String(Date.UTC(2026, 0, 1)), first: '1' });
+    await redis.sAdd(keys.dirtyTaken, 'x:e');
+    await redis.sAdd(keys.dirty, 'x:d');
+    const again = await store.rescoreDirty();
+    expect(again.map((c) => c.id)).toEqual(['x:e']);
+    expect(await redis.hGet(keys.score('x:e'), 's')).toBe(String(again[0]!.score));
+    expect(await redis.sCard(keys.dirty)).toBe(0);
+    expect(await redis.sCard(keys.dirtyTaken)).toBe(0);
   });
 
   it('under load, one score write covers several batches, with the same scores as writing after every batch', async () => {
