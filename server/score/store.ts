@@ -46,7 +46,7 @@ export interface ResolvedEntity {
 }
 
 /** Most dirty entities scored in one WRITE. */
-const WRITE_CHUNK = 500;
+const WRITE_CHUNK = 250;
 
 /**
  * JSON has no Infinity or NaN (they become null, which Lua cannot pass to
@@ -149,12 +149,29 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     });
   }
 
-  /** Scores `ids` at the current clock and writes them; returns the changes. */
+  /** A promise whose rejection is handled where it is awaited, and never reported as unhandled if it is not. */
+  function quiet<T>(p: Promise<T>): Promise<T> {
+    p.catch(() => {});
+    return p;
+  }
+
+  /**
+   * Scores `ids` at the current clock and writes them, in chunks; returns the
+   * changes. The next chunk is read while this one is scored and its WRITE
+   * runs, so Node and Redis work at the same time; the WRITEs go in order on
+   * the one connection.
+   */
   async function scoreAndWrite(ids: string[]): Promise<ScoreChange[]> {
     const changes: ScoreChange[] = [];
-    for (let i = 0; i < ids.length; i += WRITE_CHUNK) {
-      const chunk = ids.slice(i, i + WRITE_CHUNK);
-      const [resolved, clockRaw] = await Promise.all([resolve(chunk), redis.hGet(keys.meta, 'clock')]);
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += WRITE_CHUNK) chunks.push(ids.slice(i, i + WRITE_CHUNK));
+    const read = (chunk: string[]) => quiet(Promise.all([resolve(chunk), redis.hGet(keys.meta, 'clock')]));
+    const pending: Promise<void>[] = [];
+    let next = chunks.length > 0 ? read(chunks[0]!) : null;
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c]!;
+      const [resolved, clockRaw] = await next!;
+      next = c + 1 < chunks.length ? read(chunks[c + 1]!) : null;
       const clock = Number(clockRaw ?? 0);
       const writes: string[] = [];
       const written: { id: string; score: number | null }[] = [];
@@ -184,12 +201,19 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         writes.push(JSON.stringify({ id, s: score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));
         written.push({ id, score: e.registered || !e.claimedBy ? r.score : null });
       });
-      const prevs = (await WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(clock), ...writes])) as string[];
-      written.forEach((w, k) => {
-        const prev = prevs[k] ? Number(prevs[k]) : null;
-        if (w.score !== null && w.score !== prev) changes.push({ id: w.id, score: w.score, prev });
-      });
+      pending.push(
+        quiet(
+          WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(clock), ...writes]).then((res) => {
+            const prevs = res as string[];
+            written.forEach((w, k) => {
+              const prev = prevs[k] ? Number(prevs[k]) : null;
+              if (w.score !== null && w.score !== prev) changes.push({ id: w.id, score: w.score, prev });
+            });
+          }),
+        ),
+      );
     }
+    await Promise.all(pending);
     return changes;
   }
 
