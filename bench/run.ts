@@ -157,9 +157,11 @@ const rows: string[] = [];
 const row = (cells: string[]) => rows.push(`| ${cells.join(' | ')} |`);
 try {
   console.log(`Generating the demo mix for ${fmt(ACCOUNTS)} accounts...`);
-  const events = demoEvents(ACCOUNTS, 1_500_000, 7);
+  const events = demoEvents(ACCOUNTS, 1_000_000, 7);
   // The stream starts with one profile per account (the population), then their activity.
   const activity = events.slice(ACCOUNTS);
+  /** More activity of the same population, with ids not used before (the simulator numbers each run apart). */
+  const moreActivity = () => ndjsonChunks(demoEvents(ACCOUNTS, 500_000, 7).slice(ACCOUNTS), BATCH);
 
   const ingestAlone: number[] = [];
   const http: Throughput[] = [];
@@ -183,12 +185,15 @@ try {
     for (let run = 0; run < RUNS; run++) {
       // Ingest alone (no scorer in the process, no brake): what durable, deduplicated intake costs by itself.
       const front = await startServer(redis.url, `{bench-ingest-${run}}`, { ROLE: 'ingest', MAX_LAG: '100000000' });
+      // Up to 10 s, or until the 1,000,000 events run out.
       const alone = await feed(front, ndjsonChunks(activity, BATCH), httpSender(front.url), 10);
       await front.stop();
       for await (const keys of admin.scanIterator({ MATCH: `{bench-ingest-${run}}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
       ingestAlone.push(alone.acceptedPerSec);
       console.log(`  run ${run + 1} ingest alone: ${fmt(alone.accepted)} accepted at ${fmt(alone.acceptedPerSec)}/s`);
       for (const via of ['http', 'ws'] as const) {
+        // Enough for a window: 40,000 events/s (well above what is scored) for DURATION seconds.
+        while (queue.length * BATCH < 40_000 * DURATION) queue.push(...moreActivity());
         server = await startServer(redis.url, prefix);
         let r: Throughput;
         if (via === 'http') r = await feed(server, queue, httpSender(server.url));
