@@ -28,7 +28,8 @@ export interface ServerProc {
 export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ServerProc> {
   const port = await freePort();
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, 'dist/server/server.js'], {
+  // BENCH_SERVER=<path to server.js> measures another build (say, the previous release) with the same harness.
+  const child = spawn(process.execPath, [...prof, process.env.BENCH_SERVER ?? 'dist/server/server.js'], {
     env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
