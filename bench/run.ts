@@ -45,7 +45,8 @@ if (values.help) {
   --only LIST       some of ${PARTS.join(',')}; a partial run prints its
                     table but writes neither bench/results nor docs/benchmarks.md
   BENCH_CPU_PROF=<dir> in the environment writes a CPU profile of every server
-  process there (summarise with: npx tsx bench/cpuprofile.ts <dir>/*.cpuprofile)`);
+  process there (summarise with: npx tsx bench/cpuprofile.ts <dir>/*.cpuprofile);
+  BENCH_SERVER=<path to server.js> measures another build with the same harness`);
   process.exit(0);
 }
 const only = new Set(values.only.split(',').map((x) => x.trim()));
