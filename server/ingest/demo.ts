@@ -248,17 +248,28 @@ export function startDemo(ingest: Ingest, opts: DemoOptions): () => Promise<void
     .catch(warn)
     .finally(() => (busy = false));
   let carry = 0;
+  /** A batch refused with 503 (scoring behind): sent again on the next tick, before anything new. */
+  let refused: ActivityEvent[] | null = null;
   const tickMs = 100;
   const timer = setInterval(() => {
     // While a batch is in flight the simulator falls behind (up to a second's worth) rather than piling up requests.
     carry = Math.min(carry + (opts.rate * tickMs) / 1000, Math.max(1, opts.rate));
     const n = Math.floor(carry);
-    if (n === 0 || stopped || busy) return;
-    carry -= n;
+    if ((n === 0 && !refused) || stopped || busy) return;
+    let batch = refused;
+    refused = null;
+    if (!batch) {
+      carry -= n;
+      batch = sim.next(n, clock());
+    }
     busy = true;
+    const sent = batch;
     pending = ingest
-      .ingest(sim.next(n, clock()))
-      .catch(warn)
+      .ingest(sent)
+      .catch((err: unknown) => {
+        if (err instanceof AppError && err.statusCode === 503) refused = sent;
+        else warn(err);
+      })
       .finally(() => (busy = false));
   }, tickMs);
   opts.log?.info({ rate: opts.rate, accounts: sim.accounts.length, seed: opts.seed }, 'demo simulator started');
