@@ -19,6 +19,9 @@ redis.call('HSET', KEYS[1], 'wm', ARGV[2])
 if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'clock') or '0') then redis.call('HSET', KEYS[1], 'clock', ARGV[4]) end
 local B = ARGV[3]
 local BETA = ${POST_CONCAVITY}
+-- Top posts and top engagers (for explanations) stay below Redis's listpack limit for sorted sets
+-- (zset-max-listpack-entries, 128): past it a set takes several times the memory.
+local TRIM_AT, TRIM_TO = 120, 60
 local function trim(key, max, keep)
   if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
 end
@@ -84,7 +87,7 @@ for i = 5, #ARGV do
     end
   end
   -- The set only grows when ZADD added a post.
-  if newPosts > 0 then trim(tp, 200, 100) end
+  if newPosts > 0 then trim(tp, TRIM_AT, TRIM_TO) end
   if dE ~= 0 then redis.call('HINCRBYFLOAT', key, 'E', dE) end
   if dA ~= 0 then redis.call('HINCRBYFLOAT', key, 'A', dA) end
   if d.outcomes > 0 then redis.call('HINCRBYFLOAT', key, 'O', d.outcomes) end
@@ -104,7 +107,7 @@ for i = 5, #ARGV do
   if d.received > 0 then redis.call('HINCRBY', key, 'N', d.received) end
   local ek = B .. 'en:' .. id
   for who, w in pairs(d.engagerWeights) do redis.call('ZINCRBY', ek, w, who) end
-  trim(ek, 200, 100)
+  trim(ek, TRIM_AT, TRIM_TO)
   redis.call('SADD', KEYS[2], id)
   local owner = redis.call('HGET', B .. 'owner', id)
   if owner then redis.call('SADD', KEYS[2], owner) end
