@@ -43,6 +43,8 @@ export interface Keys {
   historyMinutes(id: string): string;
   historyHours(id: string): string;
   leaderboard(scope: string): string;
+  /** Every leaderboard scope ever written (so listing topics never scans the keyspace). */
+  scopes: string;
   /** Prefixes of derived keys (a rebuild deletes them). */
   derived: string[];
 }
@@ -71,6 +73,7 @@ export function makeKeys(prefix: string): Keys {
     historyMinutes: (id) => `${b}h1:${id}`,
     historyHours: (id) => `${b}h2:${id}`,
     leaderboard: (scope) => `${b}lb:${scope}`,
-    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as'].map((s) => b + s),
+    scopes: `${b}scopes`,
+    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
   };
 }

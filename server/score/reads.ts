@@ -92,11 +92,16 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
     },
 
     async topics(): Promise<{ topic: string; entities: number }[]> {
-      const found: string[] = [];
-      for await (const batch of redis.scanIterator({ MATCH: `${keys.leaderboard('topic:')}*`, COUNT: 500 })) found.push(...batch);
-      const counts = await Promise.all(found.map((k) => redis.zCard(k)));
+      const scopes = await redis.sMembers(keys.scopes);
+      if (scopes.length === 0 && (await redis.exists(keys.leaderboard('global')))) {
+        // Leaderboards written before the set of scopes existed: found once, then remembered.
+        for await (const batch of redis.scanIterator({ MATCH: `${keys.leaderboard('')}*`, COUNT: 1000 })) scopes.push(...batch.map((k) => k.slice(keys.leaderboard('').length)));
+        if (scopes.length > 0) await redis.sAdd(keys.scopes, scopes);
+      }
+      const found = scopes.filter((s) => s.startsWith('topic:'));
+      const counts = await Promise.all(found.map((s) => redis.zCard(keys.leaderboard(s))));
       return found
-        .map((k, i) => ({ topic: k.slice(keys.leaderboard('topic:').length), entities: counts[i] ?? 0 }))
+        .map((s, i) => ({ topic: s.slice('topic:'.length), entities: counts[i] ?? 0 }))
         .filter((t) => t.entities > 0)
         .sort((a, b) => b.entities - a.entities || a.topic.localeCompare(b.topic));
     },

@@ -134,7 +134,8 @@ return redis.call('SMEMBERS', KEYS[2])
  * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, write JSON...]. For each
  * entity: its record, its place in every leaderboard scope (leaving the scopes
  * it no longer belongs to), its history buckets, and its dirty mark cleared.
- * An account's own score also goes to the account-score set. Returns each
+ * An account's own score also goes to the account-score set; a scope the
+ * entity enters is added to the set of scopes. Returns each
  * entity's previous score ('' for none).
  */
 export const WRITE = new Script(`
@@ -175,6 +176,7 @@ for i = 3, #ARGV do
     for scope, s in pairs(w.scopes) do
       -- A scope that carries the entity's score, which has not moved, already holds it; topic scopes have scores of their own.
       if prev ~= w.s or not had[scope] or string.sub(scope, 1, 6) == 'topic:' then redis.call('ZADD', B .. 'lb:' .. scope, s, id) end
+      if not had[scope] then redis.call('SADD', B .. 'scopes', scope) end
       names[#names + 1] = scope
     end
     table.sort(names)

@@ -122,6 +122,12 @@ describe('scoring through the API', () => {
     expect(board.entries[0].score).toBe(expert.topics[0].score);
     const topics = (await get(`${t.url}/api/topics`)).body.topics;
     expect(topics).toContainEqual({ topic: 'knitting', entities: 1 });
+    // Topics are listed from the set of scopes WRITE keeps; a store written before it existed is read once by SCAN.
+    const keys = makeKeys(t.prefix);
+    expect(await redis.sIsMember(keys.scopes, 'topic:knitting')).toBe(1);
+    await redis.del(keys.scopes);
+    expect((await get(`${t.url}/api/topics`)).body.topics).toEqual(topics);
+    expect(await redis.sIsMember(keys.scopes, 'topic:knitting')).toBe(1);
   });
 
   it('property 12: entities combine accounts, claim each once, and give an account its own score back', async () => {
