@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { rssBytes, sleep, startServer } from './lib.js';
+import { paced, rssBytes, sleep, startServer } from './lib.js';
 
 export interface FanoutResult {
   clients: number;
@@ -67,12 +67,7 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
     const done = next();
     clients.stdin!.write('go\n');
     // Paced feed for the measured window: LOAD events a second in ticks of 100 ms.
-    const t0 = performance.now();
-    for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
-      const due = t0 + i * 100;
-      if (performance.now() < due) await sleep(due - performance.now());
-      await post(tick(LOAD / 10));
-    }
+    await paced(seconds, 100, () => post(tick(LOAD / 10)));
     const r = await done;
     const cpu = cpuSeconds(server.pid) - cpu0;
     out.push({

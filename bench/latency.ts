@@ -7,7 +7,7 @@
  */
 import { io as connect } from 'socket.io-client';
 import type { UpdateMessage } from '../shared/live.js';
-import { demoEvents, median, ndjsonChunks, percentile, sleep, startServer } from './lib.js';
+import { demoEvents, median, ndjsonChunks, paced, percentile, sleep, startServer } from './lib.js';
 
 export interface LatencyResult {
   load: number;
@@ -49,15 +49,11 @@ export async function runLatency(redisUrl: string, loads: number[], seconds: num
     const chunks = ndjsonChunks(background.slice(0, perTick * 10 * seconds), perTick);
     let sent = 0;
     const t0 = performance.now();
-    const feeder = (async () => {
-      for (let i = 0; i < chunks.length; i++) {
-        const due = t0 + i * 100;
-        if (performance.now() < due) await sleep(due - performance.now());
-        const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: chunks[i] });
-        if (res.status === 202) sent += ((await res.json()) as { accepted: number }).accepted;
-        else await res.arrayBuffer();
-      }
-    })();
+    const feeder = paced(seconds, 100, async (i) => {
+      const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: chunks[i] });
+      if (res.status === 202) sent += ((await res.json()) as { accepted: number }).accepted;
+      else await res.arrayBuffer();
+    });
     const samples: number[] = [];
     await Promise.all(
       probes.map(async (p, n) => {

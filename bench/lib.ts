@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Simulator } from '../server/ingest/demo.js';
 import { freePort } from '../server/infra/redis-server.js';
+import type { RedisClient } from '../server/infra/redis.js';
 import type { ActivityEvent } from '../shared/event.js';
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -50,6 +51,21 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Calls `step(i)` every `tickMs` (one at a time) for `seconds`: a paced load that stops by itself. */
+export async function paced(seconds: number, tickMs: number, step: (i: number) => Promise<void>): Promise<void> {
+  const t0 = performance.now();
+  for (let i = 0; i * tickMs < seconds * 1000; i++) {
+    const due = t0 + i * tickMs;
+    if (performance.now() < due) await sleep(due - performance.now());
+    await step(i);
+  }
+}
+
+/** Deletes every key under `prefix` (a bench's own keys, between runs). */
+export async function dropPrefix(redis: RedisClient, prefix: string): Promise<void> {
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await redis.unlink(keys);
 }
 
 export async function metric(url: string, name: string): Promise<number> {

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
-import { demoEvents, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
+import { demoEvents, dropPrefix, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
@@ -189,7 +189,7 @@ try {
       // Up to 10 s, or until the 1,000,000 events run out.
       const alone = await feed(front, ndjsonChunks(activity, BATCH), httpSender(front.url), 10);
       await front.stop();
-      for await (const keys of admin.scanIterator({ MATCH: `{bench-ingest-${run}}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
+      await dropPrefix(admin, `{bench-ingest-${run}}`);
       ingestAlone.push(alone.acceptedPerSec);
       console.log(`  run ${run + 1} ingest alone: ${fmt(alone.accepted)} accepted at ${fmt(alone.acceptedPerSec)}/s`);
       for (const via of ['http', 'ws'] as const) {
@@ -225,7 +225,7 @@ try {
         await server.stop();
       }
     }
-    for await (const keys of admin.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await admin.unlink(keys);
+    await dropPrefix(admin, prefix);
     results.ingestAlone = { acceptedPerSec: stat(ingestAlone) };
     results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
     results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };

@@ -7,6 +7,7 @@
  */
 import { connectRedis } from '../server/infra/redis.js';
 import type { ActivityEvent } from '../shared/event.js';
+import { dropPrefix } from './lib.js';
 
 const WEIGHTS: Record<string, number> = { like: 1, reply: 3, share: 4, mention: 2, click: 1, conversion: 5, endorse: 3 };
 
@@ -36,7 +37,7 @@ export async function runTutorial(redisUrl: string, events: ActivityEvent[], run
         await redis.zIncrBy(`${p}:leaderboard`, w, target);
       }
       rates.push(events.length / ((performance.now() - t0) / 1000));
-      for await (const keys of redis.scanIterator({ MATCH: `${p}:*`, COUNT: 1000 })) if (keys.length) await redis.unlink(keys);
+      await dropPrefix(redis, p);
     }
   } finally {
     await redis.close();
