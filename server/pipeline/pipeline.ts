@@ -135,7 +135,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   async function apply(b: AggregatedBatch, source: StreamSource): Promise<void> {
     const t0 = performance.now();
     if (compareStreamIds(b.last, watermark) > 0) {
-      await opts.store.applyOnly(b.deltas.values(), watermark, b.last, b.clock);
+      await opts.store.apply(b.deltas.values(), watermark, b.last, b.clock);
       watermark = b.last;
       unwritten += b.events;
     }

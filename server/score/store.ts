@@ -82,10 +82,8 @@ export function isAccountId(id: string): boolean {
 export interface ScoreStore {
   watermark(): Promise<string>;
   clock(): Promise<number>;
-  /** Applies a batch's deltas atomically, then scores what they touched. */
-  apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<ScoreChange[]>;
   /** Applies a batch's deltas atomically and leaves what they touched dirty, to be scored by rescoreDirty. */
-  applyOnly(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void>;
+  apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void>;
   /** Scores every dirty entity (left by a crash, an admin change or the sweep). */
   rescoreDirty(): Promise<ScoreChange[]>;
   /** Scores every entity at the current clock (after a rebuild, or to compare two states at one time). */
@@ -94,8 +92,6 @@ export interface ScoreStore {
   sweep(staleMs: number, limit: number): Promise<ScoreChange[]>;
   /** Reads entities with their accounts' state. */
   resolve(ids: string[]): Promise<(ResolvedEntity | null)[]>;
-  /** Runs `fn` after every score write queued before it. */
-  serial<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export function createScoreStore(client: RedisClient, keys: Keys, params: ModelParams): ScoreStore {
@@ -235,7 +231,6 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
   }
 
   return {
-    serial,
     resolve,
     async watermark() {
       return (await redis.hGet(keys.meta, 'wm')) ?? '';
@@ -243,12 +238,8 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     async clock() {
       return Number((await redis.hGet(keys.meta, 'clock')) ?? 0);
     },
-    applyOnly(deltas, expectedWatermark, newWatermark, batchClock) {
+    apply(deltas, expectedWatermark, newWatermark, batchClock) {
       return applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
-    },
-    async apply(deltas, expectedWatermark, newWatermark, batchClock) {
-      await applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
-      return serial(rescoreDirty);
     },
     rescoreDirty: () => serial(rescoreDirty),
     rescoreAll() {
