@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
+import * as SCRIPTS from '../server/score/scripts.js';
 import { demoEvents, dropPrefix, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { runLatency } from './latency.js';
@@ -169,6 +170,8 @@ try {
   const ws: Throughput[] = [];
   let memory: { perAccount: number; accounts: number; serverRss: number } | null = null;
   let profile: ReturnType<typeof commandProfile> = { perEvent: NaN, top: [], usecPerEvent: [] };
+  let scripts: [string, number][] = [];
+  let drainSeconds = NaN;
   let drain = NaN;
   if (only.has('throughput')) {
     // One store for every run, as in production: the population first (not timed), then the
@@ -206,15 +209,16 @@ try {
         (via === 'http' ? http : ws).push(r);
         console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked`);
         if (run === 0 && via === 'http') {
-          // The scorer alone: 10 s of draining the backlog the window left, with ingest idle.
+          // The scorer alone: draining the backlog the window left, with ingest idle, until it is empty or for 10 s.
           await admin.configResetStat();
           const before = await metric(server.url, 'resonance_events_scored_total');
-          const t0 = performance.now();
-          await sleep(10_000);
-          const drained = (await metric(server.url, 'resonance_events_scored_total')) - before;
-          profile = commandProfile(await admin.info('commandstats'), drained);
-          drain = drained / ((performance.now() - t0) / 1000);
+          const seconds = await drained(server.url, 10);
+          const n = (await metric(server.url, 'resonance_events_scored_total')) - before;
+          profile = commandProfile(await admin.info('commandstats'), n);
+          drain = n / seconds;
+          drainSeconds = seconds;
         }
+        if (run === 0 && via === 'ws') scripts = await scriptProfile(admin, server.url);
         if (run === RUNS - 1 && via === 'ws') {
           const accounts = await admin.zCard(`${prefix}:as`);
           const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
@@ -231,15 +235,17 @@ try {
     results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
     results.memory = memory;
     results.commands = profile;
+    results.scripts = Object.fromEntries(scripts);
     results.scorerAlonePerSec = drain;
     row(['ingest alone over HTTP NDJSON (durable, deduplicated; no scorer, 10 s)', ...fmtStat(ingestAlone)]);
     row(['HTTP NDJSON: accepted (durable, deduplicated) with scoring braking it', ...fmtStat(http.map((r) => r.acceptedPerSec))]);
     row([`HTTP NDJSON: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(http.map((r) => r.scoredPerSec))]);
     row(['/ws/ingest: accepted with scoring braking it', ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
     row([`/ws/ingest: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(ws.map((r) => r.scoredPerSec))]);
-    row(['the scorer alone, draining the backlog with ingest idle (first HTTP run, 10 s)', fmt(drain), '', '']);
+    row([`the scorer alone, draining the backlog with ingest idle (first HTTP run, ${fmt(drainSeconds, 1)} s)`, fmt(drain), '', '']);
     row([`the scorer's Redis commands per event (INFO commandstats over those 10 s, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
     row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
+    row([`the same by top-level call, µs per event (SLOWLOG at threshold 0 over the first 3 s of the first WS run's drain)`, fmt(scripts.reduce((n, [, u]) => n + u, 0), 1), scripts.slice(0, 6).map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
     if (memory) {
       row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts after every run, stream and dedupe excluded)`, fmt(memory.perAccount), '', '']);
       row(['server RSS after the last run, MB', fmt(memory.serverRss / 1e6), '', '']);
@@ -317,7 +323,7 @@ try {
 }
 
 /**
- * Redis commands per scored event, in total and the eight most frequent, and
+ * Redis commands per scored event, in total and the twelve most frequent, and
  * Redis's time per scored event for the six costliest commands (EVALSHA's
  * time includes the commands its scripts run, which are also counted on their
  * own), from INFO commandstats.
@@ -332,7 +338,40 @@ function commandProfile(info: string, events: number): { perEvent: number; top: 
   }
   calls.sort((a, b) => b[1] - a[1]);
   usec.sort((a, b) => b[1] - a[1]);
-  return { perEvent: calls.reduce((n, [, c]) => n + c, 0), top: calls.slice(0, 8), usecPerEvent: usec.slice(0, 6) };
+  return { perEvent: calls.reduce((n, [, c]) => n + c, 0), top: calls.slice(0, 12), usecPerEvent: usec.slice(0, 6) };
+}
+
+/**
+ * Redis time per scored event by top-level call, scripts by name: SLOWLOG
+ * records every call (threshold 0) for 3 s, the commands inside a script
+ * counted in its call only.
+ */
+/** Waits until the scorer has caught up with the stream, or `max` seconds; returns the seconds waited. */
+async function drained(url: string, max: number): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < max * 1000) {
+    if ((await metric(url, 'resonance_stream_lag')) + (await metric(url, 'resonance_stream_pending')) === 0) break;
+    await sleep(100);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+async function scriptProfile(admin: Awaited<ReturnType<typeof connectRedis>>, url: string): Promise<[string, number][]> {
+  const names = new Map(Object.entries(SCRIPTS).map(([name, s]) => [s.sha, name]));
+  await admin.configSet({ 'slowlog-log-slower-than': '0', 'slowlog-max-len': '1000000' });
+  await admin.sendCommand(['SLOWLOG', 'RESET']);
+  const before = await metric(url, 'resonance_events_scored_total');
+  await sleep(3000);
+  const events = (await metric(url, 'resonance_events_scored_total')) - before;
+  const log = (await admin.sendCommand(['SLOWLOG', 'GET', '1000000'])) as [number, number, number, string[]][];
+  await admin.configSet({ 'slowlog-log-slower-than': '10000', 'slowlog-max-len': '128' });
+  const usec = new Map<string, number>();
+  for (const [, , us, args] of log) {
+    const cmd = String(args[0]).toUpperCase();
+    const name = cmd === 'EVALSHA' ? (names.get(String(args[1])) ?? 'EVALSHA (other)') : cmd;
+    usec.set(name, (usec.get(name) ?? 0) + Number(us));
+  }
+  return [...usec].map(([n, u]): [string, number] => [n, u / Math.max(1, events)]).sort((a, b) => b[1] - a[1]);
 }
 
 function fmtStat(xs: number[]): [string, string, string] {
