@@ -31,6 +31,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     batch: { type: 'string', default: '1000' },
     'write-every': { type: 'string', default: '5' },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -42,6 +43,7 @@ if (values.help) {
   --rounds N        rounds per variant, alternating; medians reported (default 3)
   --batch N         events per batch (default 1,000)
   --write-every N   batches per score write, as under load (default 5)
+  --only TEXT       only the variants whose name contains TEXT (for a CPU profile)
   BENCH_OLD_STORE=<store.ts> also measures that store as "before"`);
   process.exit(0);
 }
@@ -61,6 +63,7 @@ if (process.env.BENCH_OLD_STORE) {
   variants.unshift({ name: 'before', make: (c, k, p) => old.createScoreStore(c, k, p) });
 }
 
+if (values.only) variants.splice(0, variants.length, ...variants.filter((v) => v.name.includes(values.only!)));
 const params = modelParams(30);
 const normalise = (raw: unknown[]): StreamEvent[] =>
   raw.flatMap((e) => {
@@ -95,6 +98,15 @@ async function feed(store: ScoreStore, events: StreamEvent[], seq: { n: number }
   await store.rescoreDirty();
 }
 
+/** The costliest commands by µs per event, from INFO commandstats (a script's time includes its commands'). */
+function topCommands(info: string, events: number): string {
+  const rows = [...info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)]
+    .filter((m) => !['info', 'config|resetstat'].includes(m[1]!))
+    .map((m) => [m[1]!.toUpperCase(), Number(m[3]) / events, Number(m[2]) / events] as const)
+    .sort((a, b) => b[1] - a[1]);
+  return rows.slice(0, 10).map(([c, us, n]) => `${c} ${fmt(us, 1)} (${fmt(n, 2)}×)`).join(', ');
+}
+
 const results = new Map<string, { redisUs: number[]; nodeUs: number[]; perSec: number[] }>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const v of variants) {
@@ -103,6 +115,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const store = v.make(client, keys, params);
     const seq = { n: 0 };
     await feed(store, population, seq, 1);
+    await client.configResetStat();
     const r0 = await redisCpu();
     const n0 = process.cpuUsage();
     const t0 = performance.now();
@@ -110,12 +123,14 @@ for (let round = 0; round < ROUNDS; round++) {
     const wall = (performance.now() - t0) / 1000;
     const n1 = process.cpuUsage(n0);
     const redisUs = ((await redisCpu()) - r0) * 1e6;
+    const stats = await client.info('commandstats');
     const res = results.get(v.name) ?? { redisUs: [], nodeUs: [], perSec: [] };
     res.redisUs.push(redisUs / activity.length);
     res.nodeUs.push((n1.user + n1.system) / activity.length);
     res.perSec.push(activity.length / wall);
     results.set(v.name, res);
     console.log(`  round ${round + 1} ${v.name}: Redis ${fmt(redisUs / activity.length, 1)} µs/event, Node ${fmt((n1.user + n1.system) / activity.length, 1)} µs/event, ${fmt(activity.length / wall)} events/s wall`);
+    console.log(`    Redis µs/event by command (inside scripts too): ${topCommands(stats, activity.length)}`);
     await dropPrefix(client, prefix);
   }
 }
