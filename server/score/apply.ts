@@ -87,22 +87,27 @@ export class AccountState {
 }
 
 /** Posts per cached account kept in memory. */
-const POSTS_PER_ACCOUNT = 16;
+const POSTS_PER_ACCOUNT = 64;
 
-/** The accounts the scorer holds in memory; past the limit, the one held longest is dropped (re-read when next seen). */
+/** The accounts the scorer holds in memory, least recently used dropped first. */
 export class AccountCache {
   private readonly map = new Map<string, AccountState>();
   constructor(readonly max: number) {}
 
   get(id: string): AccountState | undefined {
-    return this.map.get(id);
+    const s = this.map.get(id);
+    if (s) {
+      this.map.delete(id);
+      this.map.set(id, s);
+    }
+    return s;
   }
 
-  /** Keeps `s` (already kept: nothing to do); past `max`, the account kept longest goes. */
   set(id: string, s: AccountState): void {
-    if (this.max <= 0 || this.map.has(id)) return;
+    if (this.max <= 0) return;
+    this.map.delete(id);
     this.map.set(id, s);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
   }
 
   clear(): void {
@@ -125,10 +130,8 @@ const fin = (x: number) => (Number.isFinite(x) ? x : 0);
 const pow = (x: number) => (x <= 0 ? 0 : x ** POST_CONCAVITY);
 
 /**
- * Encodes the writes of one batch for APPLY_OPS, one JSON array of strings
- * per account (one argument each: node-redis's cost is per argument, and a
- * flat array is cheap for Redis's cjson). Each op is a code, its operands and
- * a count of the values that follow:
+ * Encodes the writes of one batch for APPLY_OPS. Each op is a code, its
+ * operands and a count of the values that follow:
  *   C n cmd args...              any command
  *   P set hash field n members   PFADD; if a register moved, hash.field = PFCOUNT
  *   S set hash field n members   SADD; if a member was new, hash.field = SCARD
@@ -136,12 +139,11 @@ const pow = (x: number) => (x <= 0 ? 0 : x ** POST_CONCAVITY);
  *   I key n incr member ...      ZINCRBY each; then trim likewise
  */
 class Ops {
-  readonly groups: string[] = [];
-  private current: string[] = [];
+  readonly args: string[] = [];
 
   call(cmd: string, key: string, rest: string[]): void {
-    this.current.push('C', String(rest.length + 2), cmd, key);
-    for (const x of rest) this.current.push(x);
+    this.args.push('C', String(rest.length + 2), cmd, key);
+    for (const x of rest) this.args.push(x);
   }
 
   hset(key: string, fields: string[]): void {
@@ -151,23 +153,17 @@ class Ops {
   counted(op: 'P' | 'S', set: string, hash: string, field: string, members: readonly string[]): void {
     for (let i = 0; i < members.length; i += CHUNK) {
       const part = members.slice(i, i + CHUNK);
-      this.current.push(op, set, hash, field, String(part.length));
-      for (const m of part) this.current.push(m);
+      this.args.push(op, set, hash, field, String(part.length));
+      for (const m of part) this.args.push(m);
     }
   }
 
   zset(op: 'Z' | 'I', key: string, pairs: string[]): void {
     for (let i = 0; i < pairs.length; i += CHUNK) {
       const part = pairs.slice(i, i + CHUNK);
-      this.current.push(op, key, String(part.length));
-      for (const m of part) this.current.push(m);
+      this.args.push(op, key, String(part.length));
+      for (const m of part) this.args.push(m);
     }
-  }
-
-  /** Closes the ops of one account. */
-  end(): void {
-    if (this.current.length > 0) this.groups.push(JSON.stringify(this.current));
-    this.current = [];
   }
 }
 
@@ -262,7 +258,6 @@ async function applyOnce(
         ops.hset(key, f);
         dirty.push(d.id);
       }
-      ops.end();
       s.trimPosts();
       cache.set(d.id, s);
       continue;
@@ -367,14 +362,13 @@ async function applyOnce(
     if (en.length > 0) ops.zset('I', `${keys.base}en:${d.id}`, en);
     if (f.length > 0) ops.hset(key, f);
     dirty.push(d.id);
-    ops.end();
     s.trimPosts();
     cache.set(d.id, s);
   }
   await APPLY_OPS.run(
     redis,
     [keys.meta, keys.dirty, keys.owner],
-    [expectedWatermark, newWatermark, String(batchClock), String(TRIM_AT), String(TRIM_TO), JSON.stringify(dirty), ...ops.groups],
+    [expectedWatermark, newWatermark, String(batchClock), String(ops.args.length), String(TRIM_AT), String(TRIM_TO), ...ops.args, ...dirty],
   );
 }
 

@@ -150,7 +150,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
       chunk.forEach((id, k) => {
         const e = resolved[k];
         if (!e) {
-          args.push(JSON.stringify([id, '', '', 'r', '', '0', '0']));
+          args.push(id, '', '', 'r', '', '0', '0');
           written.push({ id, score: null });
           return;
         }
@@ -171,10 +171,9 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         for (const [c, v] of Object.entries(r.components)) fields.push(`c:${c}`, String(v));
         const removed = !e.registered && !!e.claimedBy;
         // Scores travel as strings, formatted once here.
-        const a = [id, score, e.registered ? '' : score, removed ? 'r' : e.registered ? 'e' : 'a', names.join(','), String(names.length), String(fields.length / 2)];
-        for (const n of names) a.push(n, scopes[n]!);
-        for (const f of fields) a.push(f);
-        args.push(JSON.stringify(a));
+        args.push(id, score, e.registered ? '' : score, removed ? 'r' : e.registered ? 'e' : 'a', names.join(','), String(names.length), String(fields.length / 2));
+        for (const n of names) args.push(n, scopes[n]!);
+        for (const f of fields) args.push(f);
         written.push({ id, score: e.registered || !e.claimedBy ? r.score : null });
       });
       pending.push(

@@ -114,7 +114,7 @@ describe('pipeline and read API', () => {
   it('the account state is the same whether the scorer holds accounts in memory, holds few, or reads every batch', async () => {
     const sim = new Simulator({ seed: 5, accounts: 40 });
     const T = Date.UTC(2026, 0, 10);
-    // And one account engaged on 150 posts, each twice, far apart: more posts than a cached account keeps (16).
+    // And one account engaged on 150 posts, each twice, far apart: more posts than a cached account keeps (64).
     const many = [0, 1].flatMap((round) =>
       Array.from({ length: 150 }, (_, k) => ({ id: `m${round}-${k}`, network: 'x', type: 'like', actor: `fan${k % 7}`, target: 'many', post: `m${k}`, ts: T - 86_400_000 + round * 1000 + k })),
     );
