@@ -34,11 +34,9 @@ import { checkLandmark, modelParams } from './score/model.js';
 import { createReads } from './score/reads.js';
 import { createScoreStore, type ScoreChange } from './score/store.js';
 
-export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel' | 'maxLag' | 'scoreCache'> & {
+export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel' | 'maxLag'> & {
   /** Events not yet scored beyond which ingest answers 503 (default: no limit). */
   maxLag?: number;
-  /** Accounts the scorer keeps in memory (default 100,000). */
-  scoreCache?: number;
   redisUrl: string;
   /** Built web files; defaults to dist/web beside the sources. */
   webDir?: string;
@@ -87,7 +85,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   const params = modelParams(opts.halfLifeDays);
   const landmarkProblem = checkLandmark(params, Date.now() + 365 * 86_400_000);
   if (landmarkProblem) throw new Error(landmarkProblem);
-  const store = createScoreStore(redis, keys, params, opts.scoreCache);
+  const store = createScoreStore(redis, keys, params);
   const reads = createReads(redis, keys, store, params);
   const auth = { ingestKeys: opts.ingestKeys, adminKey: opts.adminKey };
   const changesChannel = `${opts.keyPrefix}:changes`;

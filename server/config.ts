@@ -27,8 +27,6 @@ export interface Config {
   batchMaxSize: number;
   batchMaxWaitMs: number;
   writeEveryMs: number;
-  /** Accounts the scorer keeps in memory (0: read every account from Redis for each batch). */
-  scoreCache: number;
   /** Entries not yet scored beyond which ingest answers 503. */
   maxLag: number;
   logLevel: string;
@@ -59,8 +57,6 @@ Options (each also read from the environment variable shown):
   --batch-size N        BATCH_SIZE       most events scored in one batch (default 1000)
   --batch-wait-ms N     BATCH_WAIT_MS    longest wait to fill a batch (default 25)
   --write-every-ms N    WRITE_EVERY_MS   under load, write scores at most this often (default 100; 0: after every batch)
-  --score-cache N       SCORE_CACHE      accounts the scorer keeps in memory between batches
-                                         (default 100000, ~1 KB each; 0: read each batch)
   --max-lag N           MAX_LAG          events not yet scored beyond which ingest answers
                                          503 with Retry-After (default 100000)
   --log-level L         LOG_LEVEL        fatal|error|warn|info|debug (default info)
@@ -90,7 +86,6 @@ const FLAGS = {
   'batch-size': 'BATCH_SIZE',
   'batch-wait-ms': 'BATCH_WAIT_MS',
   'write-every-ms': 'WRITE_EVERY_MS',
-  'score-cache': 'SCORE_CACHE',
   'max-lag': 'MAX_LAG',
   'log-level': 'LOG_LEVEL',
 } as const;
@@ -153,7 +148,6 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     batchMaxSize: num('BATCH_SIZE', get('batch-size'), 1000, 1, 100_000),
     batchMaxWaitMs: num('BATCH_WAIT_MS', get('batch-wait-ms'), 25, 0, 10_000),
     writeEveryMs: num('WRITE_EVERY_MS', get('write-every-ms'), 100, 0, 10_000),
-    scoreCache: num('SCORE_CACHE', get('score-cache'), 100_000, 0, 100_000_000),
     maxLag: num('MAX_LAG', get('max-lag'), 100_000, 1),
     logLevel,
   };

@@ -25,7 +25,7 @@ export interface Keys {
   /** Set of registered entity ids. */
   entities: string;
   dedupe(bucket: number): string;
-  /** Account state hash (fields in `score/apply.ts`). */
+  /** Account state hash (see the APPLY script). */
   account(id: string): string;
   /** Per-post sums and topics of an account. */
   posts(id: string): string;

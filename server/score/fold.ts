@@ -1,8 +1,8 @@
 /**
- * The apply's arithmetic (apply.ts) on exact sets, pure and in memory: the
- * reference the scoring properties are tested on, and against which the
- * store is checked on real Redis. Distinct counts are exact here (Redis
- * uses HyperLogLog, within about 1%).
+ * The APPLY script's arithmetic in TypeScript, pure and in memory: the
+ * reference the scoring properties are tested on, and against which the Lua
+ * is checked on real Redis. Distinct counts are exact here (the script uses
+ * HyperLogLog, within about 1%).
  */
 import { laterStamp, type AccountDelta, type Stamped } from './aggregate.js';
 import { POST_CONCAVITY } from './model.js';

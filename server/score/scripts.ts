@@ -1,66 +1,119 @@
 /**
- * The Lua scripts of the score state. Key names follow `infra/keys.ts`; all
- * keys share the prefix's hash tag, and every key a script touches is built
- * from the prefix, so the scripts run on Redis Cluster too.
+ * The two Lua scripts of a batch. Key names follow `infra/keys.ts`; all keys
+ * share the prefix's hash tag. The pure mirror of APPLY, used to check it,
+ * is `fold.ts`.
  */
 import { Script } from '../infra/script.js';
+import { POST_CONCAVITY } from './model.js';
 
 /**
- * APPLY_OPS: KEYS = [meta, dirty, owner]; ARGV = [expected watermark, new
- * watermark, batch clock, number of op values, trim-at, trim-to, op values...,
- * dirty account ids...]. Checks and advances the watermark and the clock,
- * runs the ops `apply.ts` encodes (values computed in Node: no JSON here),
- * and marks the accounts and the entities that own them dirty, all or
- * nothing.
+ * APPLY: KEYS = [meta, dirty]; ARGV = [expected watermark, new watermark,
+ * key base, batch clock, delta JSON...]. Adds each account's delta to its
+ * state, advances the watermark and the clock, and marks the account and its
+ * entity dirty, all or nothing.
  */
-export const APPLY_OPS = new Script(`
+export const APPLY = new Script(`
 local wm = redis.call('HGET', KEYS[1], 'wm') or ''
 if wm ~= ARGV[1] then return redis.error_reply('STALE ' .. wm) end
 redis.call('HSET', KEYS[1], 'wm', ARGV[2])
-if tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'clock') or '0') then redis.call('HSET', KEYS[1], 'clock', ARGV[3]) end
-local stop = 7 + tonumber(ARGV[4])
-local TRIM_AT, TRIM_TO = tonumber(ARGV[5]), tonumber(ARGV[6])
-local function trim(key)
-  if redis.call('ZCARD', key) > TRIM_AT then redis.call('ZREMRANGEBYRANK', key, 0, -(TRIM_TO + 1)) end
+if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'clock') or '0') then redis.call('HSET', KEYS[1], 'clock', ARGV[4]) end
+local B = ARGV[3]
+local BETA = ${POST_CONCAVITY}
+-- Top posts and top engagers (for explanations) stay below Redis's listpack limit for sorted sets
+-- (zset-max-listpack-entries, 128): past it a set takes several times the memory.
+local TRIM_AT, TRIM_TO = 120, 60
+local function trim(key, max, keep)
+  if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
 end
-local i = 7
-while i < stop do
-  local op = ARGV[i]
-  if op == 'C' then
-    local n = tonumber(ARGV[i + 1])
-    redis.call(unpack(ARGV, i + 2, i + 1 + n))
-    i = i + 2 + n
-  elseif op == 'P' or op == 'S' then
-    local set, hash, field, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-    -- PFADD answers 1 only when a register moved, SADD the number of new members: otherwise the count is the same.
-    if op == 'P' then
-      if redis.call('PFADD', set, unpack(ARGV, i + 5, i + 4 + n)) == 1 then redis.call('HSET', hash, field, redis.call('PFCOUNT', set)) end
-    elseif redis.call('SADD', set, unpack(ARGV, i + 5, i + 4 + n)) > 0 then
-      redis.call('HSET', hash, field, redis.call('SCARD', set))
+local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
+for i = 5, #ARGV do
+  local raw = ARGV[i]
+  -- An account that only acted (liked, followed ...) changes nothing once it exists, unless this is an earlier first sight.
+  local touchId, touchFirst = string.match(raw, '^T|(.-)|(%d+)$')
+  if touchId then
+    local key = B .. 'a:' .. touchId
+    local cur = redis.call('HGET', key, 'first')
+    if not cur or tonumber(touchFirst) < tonumber(cur) then
+      redis.call('HSET', key, 'first', touchFirst)
+      redis.call('SADD', KEYS[2], touchId)
+      local owner = redis.call('HGET', B .. 'owner', touchId)
+      if owner then redis.call('SADD', KEYS[2], owner) end
     end
-    i = i + 5 + n
-  elseif op == 'Z' then
-    local key, n = ARGV[i + 1], tonumber(ARGV[i + 2])
-    -- The set only grows when ZADD added a member.
-    if redis.call('ZADD', key, unpack(ARGV, i + 3, i + 2 + n)) > 0 then trim(key) end
-    i = i + 3 + n
-  elseif op == 'I' then
-    local key, n = ARGV[i + 1], tonumber(ARGV[i + 2])
-    for j = i + 3, i + 2 + n, 2 do redis.call('ZINCRBY', key, ARGV[j], ARGV[j + 1]) end
-    trim(key)
-    i = i + 3 + n
   else
-    return redis.error_reply('BADOP ' .. tostring(op) .. ' at ' .. i)
+  local d = cjson.decode(raw)
+  local id = d.id
+  local key, pk = B .. 'a:' .. id, B .. 'p:' .. id
+  local cur = redis.call('HMGET', key, 'first', 'last', 'fts', 'f', 'nts', 'name')
+  if not cur[1] or d.first < tonumber(cur[1]) then redis.call('HSET', key, 'first', d.first) end
+  if d.last > 0 and d.last > tonumber(cur[2] or '0') then redis.call('HSET', key, 'last', d.last) end
+  if d.followers then
+    local cts = tonumber(cur[3] or '-1')
+    if d.followers.ts > cts or (d.followers.ts == cts and d.followers.value > tonumber(cur[4] or '0')) then
+      redis.call('HSET', key, 'f', d.followers.value, 'fts', d.followers.ts)
+    end
+  end
+  if d.name then
+    local cts = tonumber(cur[5] or '-1')
+    if d.name.ts > cts or (d.name.ts == cts and d.name.value > (cur[6] or '')) then
+      redis.call('HSET', key, 'name', d.name.value, 'nts', d.name.ts)
+    end
+  end
+  if d.follows ~= 0 then redis.call('HINCRBY', key, 'nf', d.follows) end
+  for t, n in pairs(d.counts) do redis.call('HINCRBY', key, 'n:' .. t, n) end
+  for p, topics in pairs(d.postTopics) do redis.call('HSET', pk, 't|' .. p, table.concat(topics, ',')) end
+  for topic, a in pairs(d.authored) do
+    redis.call('HINCRBY', key, 'tp:' .. topic, a.posts)
+    local dk = B .. 'td:' .. id .. ':' .. topic
+    if redis.call('SADD', dk, unpack(a.days)) > 0 then redis.call('HSET', key, 'td:' .. topic, redis.call('SCARD', dk)) end
+  end
+  local dE, dA = 0, 0
+  local tp = B .. 'po:' .. id
+  local newPosts = 0
+  for p, v in pairs(d.posts) do
+    local old = redis.call('HMGET', pk, 'e|' .. p, 'a|' .. p)
+    local oe, oa = tonumber(old[1] or '0'), tonumber(old[2] or '0')
+    local ne, na = oe, oa
+    if v.e > 0 then ne = tonumber(redis.call('HINCRBYFLOAT', pk, 'e|' .. p, v.e)); dE = dE + pow(ne) - pow(oe) end
+    if v.a > 0 then na = tonumber(redis.call('HINCRBYFLOAT', pk, 'a|' .. p, v.a)); dA = dA + pow(na) - pow(oa) end
+    newPosts = newPosts + redis.call('ZADD', tp, pow(ne) + pow(na), p)
+    local tl = redis.call('HGET', pk, 't|' .. p)
+    if tl and v.w > 0 then
+      for topic in string.gmatch(tl, '[^,]+') do
+        redis.call('HINCRBYFLOAT', key, 'tv:' .. topic, v.w)
+        local ek = B .. 'te:' .. id .. ':' .. topic
+        -- PFADD answers 0 when no register moved: the count is the same.
+        if redis.call('PFADD', ek, unpack(v.engagers)) == 1 then redis.call('HSET', key, 'te:' .. topic, redis.call('PFCOUNT', ek)) end
+      end
+    end
+  end
+  -- The set only grows when ZADD added a post.
+  if newPosts > 0 then trim(tp, TRIM_AT, TRIM_TO) end
+  if dE ~= 0 then redis.call('HINCRBYFLOAT', key, 'E', dE) end
+  if dA ~= 0 then redis.call('HINCRBYFLOAT', key, 'A', dA) end
+  if d.outcomes > 0 then redis.call('HINCRBYFLOAT', key, 'O', d.outcomes) end
+  for _, en in ipairs(d.endorsements) do
+    if redis.call('SADD', B .. 'k:' .. id, en.key) == 1 then
+      redis.call('HINCRBYFLOAT', key, 'K', en.w)
+      redis.call('HINCRBYFLOAT', key, 'tv:' .. en.topic, en.w)
+      local kk = B .. 'tk:' .. id .. ':' .. en.topic
+      redis.call('SADD', kk, en.endorser)
+      redis.call('HSET', key, 'tk:' .. en.topic, redis.call('SCARD', kk))
+    end
+  end
+  if #d.engagers > 0 then
+    local hk = B .. 'hll:' .. id
+    if redis.call('PFADD', hk, unpack(d.engagers)) == 1 then redis.call('HSET', key, 'D', redis.call('PFCOUNT', hk)) end
+  end
+  if d.received > 0 then redis.call('HINCRBY', key, 'N', d.received) end
+  local ek = B .. 'en:' .. id
+  for who, w in pairs(d.engagerWeights) do redis.call('ZINCRBY', ek, w, who) end
+  trim(ek, TRIM_AT, TRIM_TO)
+  redis.call('SADD', KEYS[2], id)
+  local owner = redis.call('HGET', B .. 'owner', id)
+  if owner then redis.call('SADD', KEYS[2], owner) end
   end
 end
-for j = stop, #ARGV, 1000 do
-  local last = math.min(j + 999, #ARGV)
-  redis.call('SADD', KEYS[2], unpack(ARGV, j, last))
-  local owners, marks = redis.call('HMGET', KEYS[3], unpack(ARGV, j, last)), {}
-  for _, o in ipairs(owners) do if o then marks[#marks + 1] = o end end
-  if #marks > 0 then redis.call('SADD', KEYS[2], unpack(marks)) end
-end
-return #ARGV - stop + 1
+return #ARGV - 4
 `);
 
 /**
@@ -78,48 +131,38 @@ return redis.call('SMEMBERS', KEYS[2])
 `);
 
 /**
- * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, its minute, its
- * hour, the minute and hour before which history is dropped, clock − 1 day,
- * then per entity: id, score ('' when removed), own account score (''),
- * kind ('a' account, 'e' registered entity, 'r' remove), its scopes sorted
- * and comma-joined, the number of scopes, the number of fields, scope/score
- * pairs, field/value pairs]. For each entity: its record, its place in every
- * leaderboard scope (leaving the scopes it no longer belongs to), its history
- * buckets, and its dirty mark cleared. An account's own score also goes to
- * the account-score set; a scope the entity enters is added to the set of
- * scopes. Returns each entity's previous score ('' for none).
+ * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, write JSON...]. For each
+ * entity: its record, its place in every leaderboard scope (leaving the scopes
+ * it no longer belongs to), its history buckets, and its dirty mark cleared.
+ * An account's own score also goes to the account-score set; a scope the
+ * entity enters is added to the set of scopes. Returns each
+ * entity's previous score ('' for none).
  */
 export const WRITE = new Script(`
-local B, clock, m, h, mDrop, hDrop, dayAgo = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local hn, dayAgoN = tonumber(h), tonumber(dayAgo)
-local prevs, done = {}, {}
-local i = 8
-while i <= #ARGV do
-  local id, s, own, kind, names = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local ns, nf = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
-  local sc = i + 7
-  local f0 = sc + 2 * ns
-  i = f0 + 2 * nf
-  done[#done + 1] = id
+local B = ARGV[1]
+local clock = tonumber(ARGV[2])
+local DAY, MONTH = 86400000, 30 * 86400000
+local prevs = {}
+for i = 3, #ARGV do
+  local w = cjson.decode(ARGV[i])
+  local id = w.id
   local sk = B .. 'es:' .. id
   local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm')
-  local prev = cur[1]
+  local prev = cur[1] or nil
   prevs[#prevs + 1] = prev or ''
+  local score = tonumber(w.s)
   -- An account's own score is written with its record: unchanged when the record's is.
-  if own ~= '' and own ~= prev then
-    redis.call('HSET', B .. 'a:' .. id, 's', own)
-    redis.call('ZADD', B .. 'as', own, id)
+  if w.own and w.own ~= prev then
+    redis.call('HSET', B .. 'a:' .. id, 's', w.own)
+    redis.call('ZADD', B .. 'as', w.own, id)
   end
-  local remove = kind == 'r'
-  if kind == 'a' and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
-  if kind == 'e' and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
-  local old = cur[2]
-  -- The same scopes as last time: none to leave, none new.
-  local same = not remove and old == names
-  local had = {}
-  if old and not same then
-    local keep = {}
-    if not remove then for j = sc, f0 - 1, 2 do keep[ARGV[j]] = true end end
+  local remove = w.remove
+  if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
+  if w.entity and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
+  local old = cur[2] or nil
+  local keep, had = {}, {}
+  if not remove then for scope, _ in pairs(w.scopes) do keep[scope] = true end end
+  if old then
     for scope in string.gmatch(old, '[^,]+') do
       had[scope] = true
       if not keep[scope] then redis.call('ZREM', B .. 'lb:' .. scope, id) end
@@ -129,44 +172,47 @@ while i <= #ARGV do
     redis.call('DEL', sk, B .. 'h1:' .. id, B .. 'h2:' .. id)
     redis.call('ZREM', B .. 'sc', id)
   else
-    local moved = prev ~= s
-    for j = sc, f0 - 1, 2 do
-      local scope = ARGV[j]
-      local known = same or had[scope]
+    local names = {}
+    for scope, s in pairs(w.scopes) do
       -- A scope that carries the entity's score, which has not moved, already holds it; topic scopes have scores of their own.
-      if moved or not known or string.sub(scope, 1, 6) == 'topic:' then redis.call('ZADD', B .. 'lb:' .. scope, ARGV[j + 1], id) end
-      if not known then redis.call('SADD', B .. 'scopes', scope) end
+      if prev ~= w.s or not had[scope] or string.sub(scope, 1, 6) == 'topic:' then redis.call('ZADD', B .. 'lb:' .. scope, s, id) end
+      if not had[scope] then redis.call('SADD', B .. 'scopes', scope) end
+      names[#names + 1] = scope
     end
+    table.sort(names)
     local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
     -- History only records moves: an unchanged score leaves the buckets as they are. 'hm' is the
-    -- newest minute written: within it only the bucket is replaced; a new minute also drops the old
-    -- ones, and finds its own bucket (and a new hour's) still empty.
+    -- newest minute written: within it only the bucket is replaced; a new minute also drops the old ones.
+    local m = math.floor(clock / 60000) * 60000
     local hm = cur[5] or ''
-    if moved then
-      if hm == '' or hm == m then redis.call('ZREMRANGEBYSCORE', h1, m, m) end
-      redis.call('ZADD', h1, m, m .. ':' .. s)
-      if hm == '' or math.floor(tonumber(hm) / 3600000) * 3600000 == hn then redis.call('ZREMRANGEBYSCORE', h2, h, h) end
-      redis.call('ZADD', h2, h, h .. ':' .. s)
-      if hm ~= m then
-        redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. mDrop)
-        redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. hDrop)
-        hm = m
+    if prev ~= w.s then
+      local h = math.floor(clock / 3600000) * 3600000
+      redis.call('ZREMRANGEBYSCORE', h1, m, m)
+      redis.call('ZADD', h1, m, m .. ':' .. w.s)
+      redis.call('ZREMRANGEBYSCORE', h2, h, h)
+      redis.call('ZADD', h2, h, h .. ':' .. w.s)
+      if hm ~= tostring(m) then
+        redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
+        redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
+        hm = tostring(m)
       end
     end
     -- Movement over the last day of event time: now against the oldest point of the day before this
     -- minute, or against the first score ever if the entity is younger than that.
-    local first = redis.call('ZRANGEBYSCORE', h1, dayAgo, '(' .. m, 'LIMIT', 0, 1)[1]
-    local s0, s0t = cur[3], cur[4]
-    if not prev then s0, s0t = s, clock end
-    local score = tonumber(s)
+    local m0 = math.floor(clock / 60000) * 60000
+    local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '(' .. m0, 'LIMIT', 0, 1)[1]
+    local s0 = { cur[3] or nil, cur[4] or nil }
+    if not prev then s0 = { w.s, ARGV[2] } end
     local base = score
     if first then base = tonumber(string.match(first, ':(.*)$'))
-    elseif s0 and tonumber(s0t) >= dayAgoN then base = tonumber(s0) end
+    elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
-    redis.call('HSET', sk, 's', s, 'd', string.format('%.1f', d / 10), 'at', clock, 'scopes', names, 's0', s0, 's0t', s0t, 'hm', hm, unpack(ARGV, f0, f0 + 2 * nf - 1))
+    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm }
+    for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
+    redis.call('HSET', sk, unpack(fields))
     redis.call('ZADD', B .. 'sc', clock, id)
   end
+  redis.call('SREM', KEYS[1], id)
 end
-for j = 1, #done, 1000 do redis.call('SREM', KEYS[1], unpack(done, j, math.min(j + 999, #done))) end
 return prevs
 `);

@@ -1,9 +1,9 @@
 /**
- * The score's write side in Redis. A batch goes in two steps:
- *  1. `applyBatch` (apply.ts) adds the account deltas, advances the watermark
- *     (the last stream id applied) and the event-time clock, and marks
- *     accounts and their entities dirty, in one script call: a redelivered
- *     batch is refused, so nothing counts twice.
+ * The score's write side in Redis. A batch is applied in two scripts:
+ *  1. APPLY adds the account deltas, advances the watermark (the last stream
+ *     id applied) and the event-time clock, and marks accounts and their
+ *     entities dirty, atomically: a redelivered batch is refused, so nothing
+ *     counts twice.
  *  2. After the pure score functions run, WRITE stores every dirty entity's
  *     score, its leaderboard places and history together and clears its mark,
  *     so the entity endpoint and the leaderboards always agree. Entities left
@@ -17,18 +17,21 @@
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { AccountDelta } from './aggregate.js';
-import { AccountCache, applyBatch } from './apply.js';
-import { DAY_MS, type ModelParams } from './model.js';
-import { TAKE, WRITE } from './scripts.js';
+import type { ModelParams } from './model.js';
+import { APPLY, TAKE, WRITE } from './scripts.js';
 import { parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
-
-export { StaleWatermarkError } from './apply.js';
 
 /** A score that changed (or was first set). */
 export interface ScoreChange {
   id: string;
   score: number;
   prev: number | null;
+}
+
+export class StaleWatermarkError extends Error {
+  constructor(readonly current: string) {
+    super(`the watermark moved to "${current}": another scorer applied batches`);
+  }
 }
 
 /** An entity as the store resolves it: an unclaimed account, or a registered entity with its accounts. */
@@ -44,6 +47,33 @@ export interface ResolvedEntity {
 
 /** Most dirty entities scored in one WRITE. */
 const WRITE_CHUNK = 250;
+
+/**
+ * JSON has no Infinity or NaN (they become null, which Lua cannot pass to
+ * Redis): a non-finite amount would make a batch fail for ever, so it counts
+ * as nothing instead.
+ */
+function finiteOnly(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? 0 : value;
+}
+
+/** A delta that only says the account was seen (it acted on others): applied without decoding JSON. */
+export function touchOnly(d: AccountDelta): boolean {
+  return (
+    d.last === 0 &&
+    d.follows === 0 &&
+    d.outcomes === 0 &&
+    d.received === 0 &&
+    !d.followers &&
+    !d.name &&
+    d.endorsements.length === 0 &&
+    d.engagers.length === 0 &&
+    Object.keys(d.posts).length === 0 &&
+    Object.keys(d.authored).length === 0 &&
+    Object.keys(d.postTopics).length === 0 &&
+    Object.keys(d.counts).length === 0
+  );
+}
 
 export function isAccountId(id: string): boolean {
   return id.includes(':');
@@ -64,10 +94,7 @@ export interface ScoreStore {
   resolve(ids: string[]): Promise<(ResolvedEntity | null)[]>;
 }
 
-/** Accounts the scorer keeps in memory by default (about 1 KB each). */
-export const DEFAULT_CACHE_ACCOUNTS = 100_000;
-
-export function createScoreStore(client: RedisClient, keys: Keys, params: ModelParams, cacheAccounts = DEFAULT_CACHE_ACCOUNTS): ScoreStore {
+export function createScoreStore(client: RedisClient, keys: Keys, params: ModelParams): ScoreStore {
   // The write path runs behind one queue and nobody waits on a single command of it: no per-command
   // timeout (node-redis builds an AbortSignal for each, which under load costs more than the Redis work).
   const redis = client.withCommandOptions({ timeout: 0 }) as unknown as RedisClient;
@@ -83,7 +110,6 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
   const serial = queue();
   /** Applies, in stream order. */
   const applying = queue();
-  const cache = new AccountCache(cacheAccounts);
 
   async function resolve(ids: string[]): Promise<(ResolvedEntity | null)[]> {
     const m = redis.multi();
@@ -143,14 +169,12 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
       const [resolved, clockRaw] = await next!;
       next = c + 1 < chunks.length ? read(chunks[c + 1]!) : null;
       const clock = Number(clockRaw ?? 0);
-      const minute = Math.floor(clock / 60_000) * 60_000;
-      const hour = Math.floor(clock / 3_600_000) * 3_600_000;
-      const args = [keys.base, String(clock), String(minute), String(hour), String(minute - DAY_MS), String(hour - 30 * DAY_MS), String(clock - DAY_MS)];
+      const writes: string[] = [];
       const written: { id: string; score: number | null }[] = [];
       chunk.forEach((id, k) => {
         const e = resolved[k];
         if (!e) {
-          args.push(id, '', '', 'r', '', '0', '0');
+          writes.push(JSON.stringify({ id, remove: true, scopes: {}, fields: {} }));
           written.push({ id, score: null });
           return;
         }
@@ -159,26 +183,23 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         const scopes: Record<string, string> = { global: score, [`kind:${e.kind}`]: score };
         for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
         for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
-        const names = Object.keys(scopes).sort();
         const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
-        const fields = [
-          'name', e.name,
-          'kind', e.kind,
-          'accounts', JSON.stringify(e.accounts.map((a) => a.id)),
-          'topics', JSON.stringify(r.topics),
-          'u', String(updated),
-        ];
-        for (const [c, v] of Object.entries(r.components)) fields.push(`c:${c}`, String(v));
-        const removed = !e.registered && !!e.claimedBy;
-        // Scores travel as strings, formatted once here.
-        args.push(id, score, e.registered ? '' : score, removed ? 'r' : e.registered ? 'e' : 'a', names.join(','), String(names.length), String(fields.length / 2));
-        for (const n of names) args.push(n, scopes[n]!);
-        for (const f of fields) args.push(f);
+        const fields: Record<string, string> = {
+          name: e.name,
+          kind: e.kind,
+          accounts: JSON.stringify(e.accounts.map((a) => a.id)),
+          topics: JSON.stringify(r.topics),
+          u: String(updated),
+        };
+        for (const [c, v] of Object.entries(r.components)) fields[`c:${c}`] = String(v);
+        const own = e.registered ? undefined : String(r.score);
+        // Scores travel as strings: a Lua number would be stored with 17 digits (41.899999999999999).
+        writes.push(JSON.stringify({ id, s: score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));
         written.push({ id, score: e.registered || !e.claimedBy ? r.score : null });
       });
       pending.push(
         quiet(
-          WRITE.run(redis, [keys.dirtyTaken], args).then((res) => {
+          WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(clock), ...writes]).then((res) => {
             const prevs = res as string[];
             written.forEach((w, k) => {
               const prev = prevs[k] ? Number(prevs[k]) : null;
@@ -190,6 +211,18 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     }
     await Promise.all(pending);
     return changes;
+  }
+
+  async function applyDeltas(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void> {
+    const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
+    for (const d of deltas) args.push(touchOnly(d) ? `T|${d.id}|${d.first}` : JSON.stringify(d, finiteOnly));
+    try {
+      await APPLY.run(redis, [keys.meta, keys.dirty], args);
+    } catch (err) {
+      const m = err instanceof Error ? /STALE (.*)$/.exec(err.message) : null;
+      if (m) throw new StaleWatermarkError(m[1] ?? '');
+      throw err;
+    }
   }
 
   async function rescoreDirty(): Promise<ScoreChange[]> {
@@ -206,8 +239,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
       return Number((await redis.hGet(keys.meta, 'clock')) ?? 0);
     },
     apply(deltas, expectedWatermark, newWatermark, batchClock) {
-      const list = [...deltas];
-      return applying(() => applyBatch(redis, keys, cache, list, expectedWatermark, newWatermark, batchClock));
+      return applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
     },
     rescoreDirty: () => serial(rescoreDirty),
     rescoreAll() {

@@ -5,8 +5,6 @@ import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { aggregate } from '../../server/score/aggregate.js';
 import { modelParams } from '../../server/score/model.js';
 import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
-import { Simulator } from '../../server/ingest/demo.js';
-import { validateEvent } from '../../shared/validate.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
 const ts = (minAgo: number) => Date.now() - minAgo * 60_000;
@@ -93,75 +91,6 @@ describe('pipeline and read API', () => {
     await expect(store.apply(deltas.values(), '', '5-0', Date.UTC(2026, 0, 1))).rejects.toBeInstanceOf(StaleWatermarkError);
     expect(await redis.hGet(keys.account('x:w'), 'nf')).toBe('1');
     expect(await redis.hGet(keys.account('x:w'), 'n:follow')).toBe('1');
-  });
-
-  /** Every key of a prefix's account state, with the prefix cut off, and its contents. */
-  async function accountState(prefix: string): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown> = {};
-    for await (const batch of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) {
-      for (const key of batch) {
-        const name = key.slice(prefix.length + 1);
-        if (/^(a|p):/.test(name)) out[name] = await redis.hGetAll(key);
-        else if (/^(po|en):/.test(name)) out[name] = await redis.zRangeWithScores(key, 0, -1);
-        else if (/^(td|tk|k):/.test(name)) out[name] = (await redis.sMembers(key)).sort();
-        else if (/^(hll|te):/.test(name)) out[name] = await redis.pfCount(key);
-        else if (name === 'dirty') out[name] = (await redis.sMembers(key)).sort();
-      }
-    }
-    return out;
-  }
-
-  it('the account state is the same whether the scorer holds accounts in memory, holds few, or reads every batch', async () => {
-    const sim = new Simulator({ seed: 5, accounts: 40 });
-    const T = Date.UTC(2026, 0, 10);
-    // And one account engaged on 150 posts, each twice, far apart: more posts than a cached account keeps (64).
-    const many = [0, 1].flatMap((round) =>
-      Array.from({ length: 150 }, (_, k) => ({ id: `m${round}-${k}`, network: 'x', type: 'like', actor: `fan${k % 7}`, target: 'many', post: `m${k}`, ts: T - 86_400_000 + round * 1000 + k })),
-    );
-    const history = sim.history(4000, T - 3 * 86_400_000, T);
-    const events = [...sim.profiles(T - 3 * 86_400_000), ...history.slice(0, 2000), ...many.slice(0, 150), ...history.slice(2000), ...many.slice(150)]
-      .map((e) => validateEvent(e, T))
-      .flatMap((r) => (r.ok ? [r.event] : []));
-    const prefixes = [testPrefix(), testPrefix(), testPrefix()];
-    // All of memory, 3 accounts (most are dropped and read again), none.
-    const stores = [100_000, 3, 0].map((n, i) => createScoreStore(redis, makeKeys(prefixes[i]!), modelParams(30), n));
-    for (const store of stores) {
-      let wm = '';
-      for (let i = 0, b = 1; i < events.length; i += 250, b++) {
-        const chunk = events.slice(i, i + 250);
-        await store.apply(aggregate(chunk, modelParams(30)).values(), wm, `${b}-0`, T);
-        wm = `${b}-0`;
-      }
-    }
-    const [cached, few, none] = await Promise.all(prefixes.map(accountState));
-    expect(Object.keys(cached!).length).toBeGreaterThan(200);
-    expect(Object.keys(cached!['p:x:many'] as object)).toHaveLength(150);
-    expect((cached!['a:x:many'] as Record<string, string>)['n:like']).toBe('300');
-    expect(few).toEqual(cached);
-    expect(none).toEqual(cached);
-  });
-
-  it('a scorer whose batch is refused forgets what it held, and applies the next batch on what Redis holds', async () => {
-    const keys = makeKeys(testPrefix());
-    const ref = makeKeys(testPrefix());
-    const a = createScoreStore(redis, keys, modelParams(30));
-    const b = createScoreStore(redis, keys, modelParams(30));
-    const P = modelParams(30);
-    const T = Date.UTC(2026, 0, 1);
-    const likes = [1, 2, 3].map((n) => ({ id: `l${n}`, network: 'x', type: 'like' as const, actor: `u${n}`, target: 'star', post: 'p1', ts: T + n }));
-    const batch = (n: number) => aggregate([likes[n - 1]!], P).values();
-    await a.apply(batch(1), '', '1-0', T);
-    // Another scorer applies a batch: what `a` holds of x:star is now behind Redis.
-    await b.apply(batch(2), '1-0', '2-0', T);
-    await expect(a.apply(batch(3), '1-0', '3-0', T)).rejects.toBeInstanceOf(StaleWatermarkError);
-    await a.apply(batch(3), '2-0', '3-0', T);
-    await createScoreStore(redis, ref, P).apply(aggregate(likes, P).values(), '', '3-0', T);
-    const got = await redis.hGetAll(keys.account('x:star'));
-    const want = await redis.hGetAll(ref.account('x:star'));
-    expect(got['n:like']).toBe('3');
-    expect(got.N).toBe('3');
-    expect(Number(got.E)).toBeCloseTo(Number(want.E), 12);
-    expect(await redis.hGet(keys.posts('x:star'), 'e|p1')).toBe(await redis.hGet(ref.posts('x:star'), 'e|p1'));
   });
 
   it('scores entities a crash left dirty between the two steps of an apply', async () => {

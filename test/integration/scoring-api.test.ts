@@ -1,4 +1,4 @@
-/** The main scoring properties through the HTTP API against real Redis, and the Redis apply against its pure mirror. */
+/** The main scoring properties through the HTTP API against real Redis, and the Lua apply against its pure mirror. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
@@ -40,7 +40,7 @@ describe('scoring through the API', () => {
     await redis.close();
   });
 
-  it('the Redis apply reaches the state of its pure mirror', async () => {
+  it('the Lua apply reaches the state of its pure mirror', async () => {
     const u = await startApp();
     try {
       const sim = new Simulator({ seed: 3, accounts: 60 });
