@@ -7,8 +7,8 @@
  * rounds) and their ratios to the first variant.
  *
  *   npx tsx bench/scorer.ts [--accounts 100000] [--events 100000] [--rounds 3]
- *   BENCH_OLD_STORE=/path/to/server/score/store.ts npx tsx bench/scorer.ts
- *       also measures another build's store (its createScoreStore) as "before"
+ *   BENCH_OTHER_STORE=/path/to/other/server/score/store.ts npx tsx bench/scorer.ts
+ *       also measures another checkout's store (its createScoreStore) as "other"
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,7 @@ if (values.help) {
   --batch N         events per batch (default 1,000)
   --write-every N   batches per score write, as under load (default 5)
   --only TEXT       only the variants whose name contains TEXT (for a CPU profile)
-  BENCH_OLD_STORE=<store.ts> also measures that store as "before"`);
+  BENCH_OTHER_STORE=<store.ts> also measures that store as "other"`);
   process.exit(0);
 }
 const ACCOUNTS = Number(values.accounts);
@@ -54,13 +54,10 @@ const BATCH = Number(values.batch);
 const WRITE_EVERY = Number(values['write-every']);
 
 type MakeStore = (client: RedisClient, keys: Keys, params: ModelParams) => ScoreStore;
-const variants: { name: string; make: MakeStore }[] = [
-  { name: 'in-memory account cache', make: (c, k, p) => createScoreStore(c, k, p) },
-  { name: 'no cache (read each batch)', make: (c, k, p) => createScoreStore(c, k, p, 0) },
-];
-if (process.env.BENCH_OLD_STORE) {
-  const old = (await import(process.env.BENCH_OLD_STORE)) as { createScoreStore: MakeStore };
-  variants.unshift({ name: 'before', make: (c, k, p) => old.createScoreStore(c, k, p) });
+const variants: { name: string; make: MakeStore }[] = [{ name: 'this checkout', make: (c, k, p) => createScoreStore(c, k, p) }];
+if (process.env.BENCH_OTHER_STORE) {
+  const other = (await import(process.env.BENCH_OTHER_STORE)) as { createScoreStore: MakeStore };
+  variants.push({ name: 'other', make: (c, k, p) => other.createScoreStore(c, k, p) });
 }
 
 if (values.only) variants.splice(0, variants.length, ...variants.filter((v) => v.name.includes(values.only!)));
