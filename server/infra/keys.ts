@@ -74,6 +74,6 @@ export function makeKeys(prefix: string): Keys {
     historyHours: (id) => `${b}h2:${id}`,
     leaderboard: (scope) => `${b}lb:${scope}`,
     scopes: `${b}scopes`,
-    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
+    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'dy:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
   };
 }

@@ -61,10 +61,35 @@ for i = 5, #ARGV do
   if d.follows ~= 0 then redis.call('HINCRBY', key, 'nf', d.follows) end
   for t, n in pairs(d.counts) do redis.call('HINCRBY', key, 'n:' .. t, n) end
   for p, topics in pairs(d.postTopics) do redis.call('HSET', pk, 't|' .. p, table.concat(topics, ',')) end
+  -- Days with tagged posts, per topic: one hash per account (topic -> comma-joined days), 'td:<topic>' their count.
+  local dyk = B .. 'dy:' .. id
   for topic, a in pairs(d.authored) do
     redis.call('HINCRBY', key, 'tp:' .. topic, a.posts)
-    local dk = B .. 'td:' .. id .. ':' .. topic
-    if redis.call('SADD', dk, unpack(a.days)) > 0 then redis.call('HSET', key, 'td:' .. topic, redis.call('SCARD', dk)) end
+    local list = redis.call('HGET', dyk, topic)
+    local moved = false
+    if not list then
+      -- Days an earlier version kept in a set per topic are moved into the hash, once.
+      local old = B .. 'td:' .. id .. ':' .. topic
+      list = table.concat(redis.call('SMEMBERS', old), ',')
+      moved = list ~= ''
+      if moved then redis.call('DEL', old) end
+    end
+    local seen = ','
+    if list ~= '' then seen = ',' .. list .. ',' end
+    local added = 0
+    for _, day in ipairs(a.days) do
+      local s = string.format('%d', day)
+      if not string.find(seen, ',' .. s .. ',', 1, true) then
+        seen = seen .. s .. ','
+        added = added + 1
+      end
+    end
+    if added > 0 or moved then
+      local days = string.sub(seen, 2, -2)
+      redis.call('HSET', dyk, topic, days)
+      local _, commas = string.gsub(days, ',', '')
+      redis.call('HSET', key, 'td:' .. topic, commas + 1)
+    end
   end
   local dE, dA = 0, 0
   local tp = B .. 'po:' .. id

@@ -93,6 +93,38 @@ describe('pipeline and read API', () => {
     expect(await redis.hGet(keys.account('x:w'), 'n:follow')).toBe('1');
   });
 
+  it('keeps the days of an account’s topics in one hash, and moves days an earlier version kept in sets into it', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const DAY = 86_400_000;
+    // Written by an earlier version: a set of days per account and topic, and its count in the account hash.
+    for (const who of ['x:old', 'x:same']) {
+      await redis.sAdd(`${keys.base}td:${who}:cats`, ['20000', '20001']);
+      await redis.hSet(keys.account(who), { first: '1', 'tp:cats': '2', 'td:cats': '2' });
+    }
+    const post = (id: string, actor: string, day: number, topics: string[]) => ({ id, network: 'x', type: 'post' as const, actor, post: id, topics, ts: day * DAY + 5000 });
+    await store.apply(
+      aggregate([post('a', 'old', 20002, ['cats']), post('b', 'same', 20001, ['cats']), post('c', 'new', 20003, ['cats', 'dogs']), post('d', 'new', 20003, ['cats']), post('e', 'new', 20005, ['cats'])], P).values(),
+      '',
+      '1-0',
+      20005 * DAY,
+    );
+    const days = async (who: string, topic: string) => ((await redis.hGet(`${keys.base}dy:${who}`, topic)) ?? '').split(',').sort();
+    expect(await days('x:old', 'cats')).toEqual(['20000', '20001', '20002']);
+    expect(await redis.hGet(keys.account('x:old'), 'td:cats')).toBe('3');
+    // A post on a day already counted adds no day, and the old days still move.
+    expect(await days('x:same', 'cats')).toEqual(['20000', '20001']);
+    expect(await redis.hGet(keys.account('x:same'), 'td:cats')).toBe('2');
+    expect(await redis.exists([`${keys.base}td:x:old:cats`, `${keys.base}td:x:same:cats`])).toBe(0);
+    expect(await days('x:new', 'cats')).toEqual(['20003', '20005']);
+    expect(await days('x:new', 'dogs')).toEqual(['20003']);
+    expect(await redis.hmGet(keys.account('x:new'), ['td:cats', 'td:dogs', 'tp:cats'])).toEqual(['2', '1', '3']);
+    // A later batch on a known day changes nothing; a new day counts.
+    await store.apply(aggregate([post('f', 'new', 20005, ['cats']), post('g', 'new', 20006, ['dogs'])], P).values(), '1-0', '2-0', 20006 * DAY);
+    expect(await redis.hmGet(keys.account('x:new'), ['td:cats', 'td:dogs'])).toEqual(['2', '2']);
+  });
+
   it('scores entities a crash left dirty between the two steps of an apply', async () => {
     const keys = makeKeys(testPrefix());
     const store = createScoreStore(redis, keys, modelParams(30));
