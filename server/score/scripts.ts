@@ -19,9 +19,10 @@ redis.call('HSET', KEYS[1], 'wm', ARGV[2])
 if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'clock') or '0') then redis.call('HSET', KEYS[1], 'clock', ARGV[4]) end
 local B = ARGV[3]
 local BETA = ${POST_CONCAVITY}
--- Top posts and top engagers (for explanations) stay below Redis's listpack limit for sorted sets
--- (zset-max-listpack-entries, 128): past it a set takes several times the memory.
-local TRIM_AT, TRIM_TO = 120, 60
+-- Top posts and top engagers, for explanations (which name the top 5): trimmed back to the 20 heaviest
+-- past 40, far inside Redis's listpack limit for sorted sets (128), past which a set takes several
+-- times the memory. The lightest go, so an early heavy engager stays.
+local TRIM_AT, TRIM_TO = 40, 20
 local function trim(key, max, keep)
   if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
 end

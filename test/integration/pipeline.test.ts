@@ -93,6 +93,26 @@ describe('pipeline and read API', () => {
     expect(await redis.hGet(keys.account('x:w'), 'n:follow')).toBe('1');
   });
 
+  it('the explanation names an early heavy engager after a hundred light ones, with the top-engager set kept small', async () => {
+    let sent = t.app.pipeline!.stats.eventsScored;
+    const send = async (events: object[]) => {
+      expect((await postEvents(t.url, events)).body.accepted).toBe(events.length);
+      sent += events.length;
+      await scored(t, sent);
+    };
+    await send([
+      { id: 'tk-p', network: 'x', type: 'post', actor: 'topk', post: 'tk1', ts: ts(50) },
+      ...['heavy1', 'heavy2', 'heavy3'].flatMap((h, k) => Array.from({ length: 10 - k }, (_, i) => ({ id: `tk-${h}-${i}`, network: 'x', type: 'reply', actor: h, target: 'topk', post: 'tk1', ts: ts(45) }))),
+    ]);
+    for (let chunk = 0; chunk < 4; chunk++) {
+      await send(Array.from({ length: 25 }, (_, i) => ({ id: `tk-l${chunk}-${i}`, network: 'x', type: 'like', actor: `light${chunk}-${i}`, target: 'topk', post: 'tk1', ts: ts(40 - chunk) })));
+    }
+    const ex = await (await fetch(`${t.url}/api/entities/x:topk/explain`)).json();
+    expect(ex.engagers.slice(0, 3).map((e: { engager: string }) => e.engager)).toEqual(['x:heavy1', 'x:heavy2', 'x:heavy3']);
+    expect(ex.engagers).toHaveLength(5);
+    expect(await redis.zCard(makeKeys(t.prefix).topEngagers('x:topk'))).toBeLessThanOrEqual(40);
+  });
+
   it('keeps the days of an account’s topics in one hash, and moves days an earlier version kept in sets into it', async () => {
     const keys = makeKeys(testPrefix());
     const P = modelParams(30);
