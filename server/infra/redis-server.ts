@@ -103,6 +103,9 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
     '--protected-mode', 'yes',
     '--loglevel', 'warning',
     '--pidfile', pidfile,
+    // Score records hold short JSON values (topics with evidence, ~90 bytes a topic): past the default
+    // 64 bytes a hash leaves the compact listpack encoding and takes several times the memory.
+    '--hash-max-listpack-value', '512',
     ...(opts.extra ?? []),
   ];
   const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
