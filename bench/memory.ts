@@ -1,26 +1,32 @@
 /**
  * Redis memory per scored account: feeds the demo simulator's history
- * (2,000 accounts, 100,000 events) through the real app and its own
- * redis-server, then sums MEMORY USAGE by kind of key.
+ * (by default 2,000 accounts, 100,000 events: busy accounts) through the real
+ * app and its own redis-server, then sums MEMORY USAGE by kind of key.
  *
- *   npx tsx bench/memory.ts
+ *   npx tsx bench/memory.ts [--accounts 2000] [--events 100000]
+ *   npx tsx bench/memory.ts --accounts 20000 --events 300000   # the benchmark's ~15 events per account
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { startDemo } from '../server/ingest/demo.js';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import Fastify from 'fastify';
 import app from '../server/app.js';
+const { values } = parseArgs({ options: { accounts: { type: 'string', default: '2000' }, events: { type: 'string', default: '100000' } } });
+const ACCOUNTS = Number(values.accounts);
+const EVENTS = Number(values.events);
 const dir = mkdtempSync(join(tmpdir(), 'resonance-memory-'));
 const redis = await startRedisServer({ dir, persistence: 'none' });
 const f = Fastify({ logger: false });
 await f.register(app, { redisUrl: redis.url, keyPrefix: '{m}', ingestKeys: [], adminKey: undefined, embedOrigins: [], halfLifeDays: 30, dedupeWindowSec: 600, roles: new Set(['ingest', 'score', 'push'] as const), batchMaxSize: 1000, batchMaxWaitMs: 25, writeEveryMs: 100, webDir: '/nonexistent' });
 await f.listen({ port: 0 });
-const stop = startDemo(f.ingest!, { rate: 0, seed: 42, historyEvents: 100_000, register: (e) => f.entities.put(e.id, e) });
+const stop = startDemo(f.ingest!, { rate: 0, seed: 42, accounts: ACCOUNTS, historyEvents: EVENTS, register: (e) => f.entities.put(e.id, e) });
 const t0 = Date.now();
-while (f.pipeline!.stats.eventsScored < 102_000) await new Promise((r) => setTimeout(r, 500));
-console.log('scored 102k in', (Date.now() - t0) / 1000, 's');
+// The history comes after one profile per account.
+while (f.pipeline!.stats.eventsScored < EVENTS + ACCOUNTS) await new Promise((r) => setTimeout(r, 500));
+console.log(`scored ${EVENTS + ACCOUNTS} events in`, (Date.now() - t0) / 1000, 's');
 await stop();
 const r = f.redis;
 const types: Record<string, { n: number; bytes: number }> = {};
