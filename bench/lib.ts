@@ -95,3 +95,22 @@ export function ndjsonChunks(events: ActivityEvent[], size: number): string[] {
   for (let i = 0; i < events.length; i += size) out.push(events.slice(i, i + size).map((e) => JSON.stringify(e)).join('\n'));
   return out;
 }
+
+/**
+ * Redis commands per scored event, in total and the twelve most frequent, and
+ * Redis's time per scored event for the six costliest commands (EVALSHA's
+ * time includes the commands its scripts run, which are also counted on their
+ * own), from INFO commandstats.
+ */
+export function commandProfile(info: string, events: number): { perEvent: number; top: [string, number][]; usecPerEvent: [string, number][] } {
+  const calls: [string, number][] = [];
+  const usec: [string, number][] = [];
+  for (const m of info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
+    if (['info', 'config|resetstat'].includes(m[1]!)) continue;
+    calls.push([m[1]!.toUpperCase(), Number(m[2]) / Math.max(1, events)]);
+    usec.push([m[1]!.toUpperCase(), Number(m[3]) / Math.max(1, events)]);
+  }
+  calls.sort((a, b) => b[1] - a[1]);
+  usec.sort((a, b) => b[1] - a[1]);
+  return { perEvent: calls.reduce((n, [, c]) => n + c, 0), top: calls.slice(0, 12), usecPerEvent: usec.slice(0, 6) };
+}

@@ -22,7 +22,7 @@ import { modelParams, type ModelParams } from '../server/score/model.js';
 import { createScoreStore, type ScoreStore } from '../server/score/store.js';
 import type { Keys } from '../server/infra/keys.js';
 import { validateEvent } from '../shared/validate.js';
-import { demoEvents, dropPrefix, fmt, median } from './lib.js';
+import { commandProfile, demoEvents, dropPrefix, fmt, median } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -95,15 +95,6 @@ async function feed(store: ScoreStore, events: StreamEvent[], seq: { n: number }
   await store.rescoreDirty();
 }
 
-/** The costliest commands by µs per event, from INFO commandstats (a script's time includes its commands'). */
-function topCommands(info: string, events: number): string {
-  const rows = [...info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)]
-    .filter((m) => !['info', 'config|resetstat'].includes(m[1]!))
-    .map((m) => [m[1]!.toUpperCase(), Number(m[3]) / events, Number(m[2]) / events] as const)
-    .sort((a, b) => b[1] - a[1]);
-  return rows.slice(0, 10).map(([c, us, n]) => `${c} ${fmt(us, 1)} (${fmt(n, 2)}×)`).join(', ');
-}
-
 const results = new Map<string, { redisUs: number[]; nodeUs: number[]; perSec: number[] }>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const v of variants) {
@@ -127,7 +118,8 @@ for (let round = 0; round < ROUNDS; round++) {
     res.perSec.push(activity.length / wall);
     results.set(v.name, res);
     console.log(`  round ${round + 1} ${v.name}: Redis ${fmt(redisUs / activity.length, 1)} µs/event, Node ${fmt((n1.user + n1.system) / activity.length, 1)} µs/event, ${fmt(activity.length / wall)} events/s wall`);
-    console.log(`    Redis µs/event by command (inside scripts too): ${topCommands(stats, activity.length)}`);
+    const profile = commandProfile(stats, activity.length);
+    console.log(`    Redis µs/event by command (a script's time includes its commands'): ${profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', ')}`);
     await dropPrefix(client, prefix);
   }
 }
