@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/memory.ts [--accounts 2000] [--events 100000]
  *   npx tsx bench/memory.ts --accounts 20000 --events 300000   # the benchmark's ~15 events per account
+ *   npx tsx bench/memory.ts --show     # also prints one key of each kind (a middling one) with its contents
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { startDemo } from '../server/ingest/demo.js';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import Fastify from 'fastify';
 import app from '../server/app.js';
-const { values } = parseArgs({ options: { accounts: { type: 'string', default: '2000' }, events: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({ options: { accounts: { type: 'string', default: '2000' }, events: { type: 'string', default: '100000' }, show: { type: 'boolean', default: false } } });
 const ACCOUNTS = Number(values.accounts);
 const EVENTS = Number(values.events);
 const dir = mkdtempSync(join(tmpdir(), 'resonance-memory-'));
@@ -29,19 +30,30 @@ while (f.pipeline!.stats.eventsScored < EVENTS + ACCOUNTS) await new Promise((r)
 console.log(`scored ${EVENTS + ACCOUNTS} events in`, (Date.now() - t0) / 1000, 's');
 await stop();
 const r = f.redis;
-const types: Record<string, { n: number; bytes: number }> = {};
+const types: Record<string, { n: number; bytes: number; sizes: [number, string][] }> = {};
 for await (const batch of r.scanIterator({ MATCH: '{m}:*', COUNT: 1000 })) {
   const sizes = await Promise.all(batch.map((k) => r.memoryUsage(k)));
   batch.forEach((k, i) => {
     const t = k.split(':')[1]!;
-    (types[t] ??= { n: 0, bytes: 0 }).n++;
-    types[t]!.bytes += Number(sizes[i] ?? 0);
+    const v = (types[t] ??= { n: 0, bytes: 0, sizes: [] });
+    v.n++;
+    v.bytes += Number(sizes[i] ?? 0);
+    if (values.show) v.sizes.push([Number(sizes[i] ?? 0), k]);
   });
 }
 const accounts = types['a']!.n;
 const info = await r.info('memory');
 console.log('accounts', accounts, 'used_memory', info.match(/used_memory:(\d+)/)![1], 'per account', Math.round(Number(info.match(/used_memory:(\d+)/)![1]) / accounts));
 for (const [t, v] of Object.entries(types).sort((a, b) => b[1].bytes - a[1].bytes)) console.log(t.padEnd(8), String(v.n).padStart(7), 'keys', String(Math.round(v.bytes / v.n)).padStart(7), 'B/key', String(Math.round(v.bytes / accounts)).padStart(7), 'B/account');
+if (values.show) {
+  for (const [t, v] of Object.entries(types).filter(([, v]) => v.n > 1)) {
+    const [bytes, key] = v.sizes.sort((a, b) => a[0] - b[0])[Math.floor(v.sizes.length / 2)]!;
+    const kind = await r.type(key);
+    const body =
+      kind === 'hash' ? await r.hGetAll(key) : kind === 'zset' ? await r.zRangeWithScores(key, 0, -1) : kind === 'set' ? await r.sMembers(key) : `(${kind}, ${await r.strLen(key)} bytes)`;
+    console.log(`\n${key} (${kind}, ${bytes} B, ${await r.objectEncoding(key)}):`, JSON.stringify(body));
+  }
+}
 await f.close();
 await redis.stop();
 rmSync(dir, { recursive: true, force: true });

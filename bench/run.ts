@@ -220,7 +220,8 @@ try {
         }
         if (run === 0 && via === 'ws') scripts = await scriptProfile(admin, server.url);
         if (run === RUNS - 1 && via === 'ws') {
-          const accounts = await admin.zCard(`${prefix}:as`);
+          let accounts = 0;
+          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:a:*`, COUNT: 1000 })) accounts += keys.length;
           const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
           let dedupe = 0;
           for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) for (const k of keys) dedupe += Number((await admin.memoryUsage(k)) ?? 0);

@@ -103,6 +103,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   if (opts.roles.has('score')) {
     fastify.addHook('onReady', async () => {
+      // Account scores now live in the account hashes; the sorted set older versions kept goes (freed in the background).
+      await redis.unlink(keys.legacyAccountScores);
       fastify.pipeline = await startPipeline({
         redisUrl: opts.redisUrl,
         redis,

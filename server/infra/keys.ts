@@ -18,8 +18,8 @@ export interface Keys {
   dirtyTaken: string;
   /** Sorted set: entity id → event time its score was computed at (drives the decay sweep). */
   scoredAt: string;
-  /** Sorted set: account id → the account's own score (read at ingest to weigh its engagement). */
-  accountScores: string;
+  /** Sorted set of account scores written by versions before 0.6 (each account's own score is now field `s` of its hash); deleted at start. */
+  legacyAccountScores: string;
   /** Hash: account id → the entity that claims it. */
   owner: string;
   /** Set of registered entity ids. */
@@ -59,7 +59,7 @@ export function makeKeys(prefix: string): Keys {
     dirty: `${b}dirty`,
     dirtyTaken: `${b}dirty:w`,
     scoredAt: `${b}sc`,
-    accountScores: `${b}as`,
+    legacyAccountScores: `${b}as`,
     owner: `${b}owner`,
     entities: `${b}entities`,
     dedupe: (bucket) => `${b}dd:${bucket}`,

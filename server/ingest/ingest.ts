@@ -17,19 +17,20 @@ import { Script } from '../infra/script.js';
 import { errors } from '../errors.js';
 
 /**
- * KEYS = [stream, dedupe bucket now, dedupe bucket before, account scores];
- * ARGV = [ttl, then per event: dedupe id, event JSON, actor account id].
- * Each appended entry carries `q`, the actor's own score now, so that the
- * weight of its engagement is fixed in the log and a replay reproduces it.
+ * KEYS = [stream, dedupe bucket now, dedupe bucket before];
+ * ARGV = [ttl, key base, then per event: dedupe id, event JSON, actor account id].
+ * Each appended entry carries `q`, the actor's own score now (field `s` of
+ * its account hash), so that the weight of its engagement is fixed in the log
+ * and a replay reproduces it.
  */
 const APPEND = new Script(`
 local accepted, duplicates = 0, 0
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   local id = ARGV[i]
   if redis.call('SISMEMBER', KEYS[3], id) == 1 or redis.call('SADD', KEYS[2], id) == 0 then
     duplicates = duplicates + 1
   else
-    local q = redis.call('ZSCORE', KEYS[4], ARGV[i + 2]) or '1'
+    local q = redis.call('HGET', ARGV[2] .. 'a:' .. ARGV[i + 2], 's') or '1'
     redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1], 'q', q)
     accepted = accepted + 1
   end
@@ -99,11 +100,11 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
 
   async function append(events: NormalizedEvent[], now: number): Promise<[number, number]> {
     const bucket = Math.floor(now / 1000 / windowSec);
-    const keyList = [keys.stream, keys.dedupe(bucket), keys.dedupe(bucket - 1), keys.accountScores];
+    const keyList = [keys.stream, keys.dedupe(bucket), keys.dedupe(bucket - 1)];
     const ttl = String(windowSec * 2 + 60);
     const calls: Promise<unknown>[] = [];
     for (let i = 0; i < events.length; i += CHUNK) {
-      const args: string[] = [ttl];
+      const args: string[] = [ttl, keys.base];
       for (const e of events.slice(i, i + CHUNK)) args.push(`${e.network}|${e.id}`, JSON.stringify(e), accountId(e.network, e.actor));
       calls.push(APPEND.run(redis, keyList, args));
     }

@@ -11,6 +11,11 @@ import { POST_CONCAVITY } from './model.js';
  * key base, batch clock, delta JSON...]. Adds each account's delta to its
  * state, advances the watermark and the clock, and marks the account and its
  * entity dirty, all or nothing.
+ *
+ * Each account hash is read once (HMGET of the fields the delta changes) and
+ * written once (HSET): the arithmetic is Lua's, in doubles, and numbers go
+ * to Redis with 17 significant digits, so a value reads back exactly as it
+ * was computed. Dirty marks and owners are read and set once per batch.
  */
 export const APPLY = new Script(`
 local wm = redis.call('HGET', KEYS[1], 'wm') or ''
@@ -27,6 +32,10 @@ local function trim(key, max, keep)
   if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
 end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
+local function num(x) return tonumber(x or '0') or 0 end
+-- Accounts marked dirty by this batch, each once; their owners are looked up together at the end.
+local marked, marks = {}, {}
+local function mark(id) if not marked[id] then marked[id] = true; marks[#marks + 1] = id end end
 for i = 5, #ARGV do
   local raw = ARGV[i]
   -- An account that only acted (liked, followed ...) changes nothing once it exists, unless this is an earlier first sight.
@@ -36,36 +45,67 @@ for i = 5, #ARGV do
     local cur = redis.call('HGET', key, 'first')
     if not cur or tonumber(touchFirst) < tonumber(cur) then
       redis.call('HSET', key, 'first', touchFirst)
-      redis.call('SADD', KEYS[2], touchId)
-      local owner = redis.call('HGET', B .. 'owner', touchId)
-      if owner then redis.call('SADD', KEYS[2], owner) end
+      mark(touchId)
     end
   else
   local d = cjson.decode(raw)
   local id = d.id
   local key, pk = B .. 'a:' .. id, B .. 'p:' .. id
-  local cur = redis.call('HMGET', key, 'first', 'last', 'fts', 'f', 'nts', 'name')
-  if not cur[1] or d.first < tonumber(cur[1]) then redis.call('HSET', key, 'first', d.first) end
-  if d.last > 0 and d.last > tonumber(cur[2] or '0') then redis.call('HSET', key, 'last', d.last) end
+  -- The posts' sums and topics, in one read.
+  local plist, pf = {}, {}
+  for p, _ in pairs(d.posts) do
+    plist[#plist + 1] = p
+    pf[#pf + 1] = 'e|' .. p; pf[#pf + 1] = 'a|' .. p; pf[#pf + 1] = 't|' .. p
+  end
+  local pcur = {}
+  if #pf > 0 then pcur = redis.call('HMGET', pk, unpack(pf)) end
+  local ptopics = {}
+  for k, p in ipairs(plist) do
+    local own = d.postTopics[p]
+    if own then ptopics[p] = own
+    elseif pcur[3 * k] then
+      local list = {}
+      for topic in string.gmatch(pcur[3 * k], '[^,]+') do list[#list + 1] = topic end
+      ptopics[p] = list
+    end
+  end
+  -- The account fields this delta changes, in one read.
+  local names = { 'first', 'last', 'fts', 'f', 'nts', 'name', 'nf', 'E', 'A', 'O', 'K', 'N' }
+  local seen = {}
+  local function want(f) if not seen[f] then seen[f] = true; names[#names + 1] = f end end
+  for t, _ in pairs(d.counts) do want('n:' .. t) end
+  for topic, _ in pairs(d.authored) do want('tp:' .. topic) end
+  for _, p in ipairs(plist) do
+    if ptopics[p] and d.posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do want('tv:' .. topic) end end
+  end
+  for _, en in ipairs(d.endorsements) do want('tv:' .. en.topic) end
+  local vals = redis.call('HMGET', key, unpack(names))
+  local cur = {}
+  for k, f in ipairs(names) do if vals[k] then cur[f] = vals[k] end end
+  -- What is written back: field -> value.
+  local out, pout = {}, {}
+  local function add(f, x) out[f] = num(out[f] or cur[f]) + x end
+  if not cur.first or d.first < tonumber(cur.first) then out.first = d.first end
+  if d.last > 0 and d.last > num(cur.last) then out.last = d.last end
   if d.followers then
-    local cts = tonumber(cur[3] or '-1')
-    if d.followers.ts > cts or (d.followers.ts == cts and d.followers.value > tonumber(cur[4] or '0')) then
-      redis.call('HSET', key, 'f', d.followers.value, 'fts', d.followers.ts)
+    local cts = tonumber(cur.fts or '-1')
+    if d.followers.ts > cts or (d.followers.ts == cts and d.followers.value > num(cur.f)) then
+      out.f = d.followers.value; out.fts = d.followers.ts
     end
   end
   if d.name then
-    local cts = tonumber(cur[5] or '-1')
-    if d.name.ts > cts or (d.name.ts == cts and d.name.value > (cur[6] or '')) then
-      redis.call('HSET', key, 'name', d.name.value, 'nts', d.name.ts)
+    local cts = tonumber(cur.nts or '-1')
+    if d.name.ts > cts or (d.name.ts == cts and d.name.value > (cur.name or '')) then
+      out.name = d.name.value; out.nts = d.name.ts
     end
   end
-  if d.follows ~= 0 then redis.call('HINCRBY', key, 'nf', d.follows) end
-  for t, n in pairs(d.counts) do redis.call('HINCRBY', key, 'n:' .. t, n) end
-  for p, topics in pairs(d.postTopics) do redis.call('HSET', pk, 't|' .. p, table.concat(topics, ',')) end
+  if d.follows ~= 0 then add('nf', d.follows) end
+  for t, n in pairs(d.counts) do add('n:' .. t, n) end
+  for p, topics in pairs(d.postTopics) do pout['t|' .. p] = table.concat(topics, ',') end
   -- Days with tagged posts, per topic: one hash per account (topic -> comma-joined days), 'td:<topic>' their count.
   local dyk = B .. 'dy:' .. id
   for topic, a in pairs(d.authored) do
-    redis.call('HINCRBY', key, 'tp:' .. topic, a.posts)
+    add('tp:' .. topic, a.posts)
     local list = redis.call('HGET', dyk, topic)
     local moved = false
     if not list then
@@ -75,69 +115,80 @@ for i = 5, #ARGV do
       moved = list ~= ''
       if moved then redis.call('DEL', old) end
     end
-    local seen = ','
-    if list ~= '' then seen = ',' .. list .. ',' end
+    local known = ','
+    if list ~= '' then known = ',' .. list .. ',' end
     local added = 0
     for _, day in ipairs(a.days) do
       local s = string.format('%d', day)
-      if not string.find(seen, ',' .. s .. ',', 1, true) then
-        seen = seen .. s .. ','
+      if not string.find(known, ',' .. s .. ',', 1, true) then
+        known = known .. s .. ','
         added = added + 1
       end
     end
     if added > 0 or moved then
-      local days = string.sub(seen, 2, -2)
+      local days = string.sub(known, 2, -2)
       redis.call('HSET', dyk, topic, days)
       local _, commas = string.gsub(days, ',', '')
-      redis.call('HSET', key, 'td:' .. topic, commas + 1)
+      out['td:' .. topic] = commas + 1
     end
   end
   local dE, dA = 0, 0
   local tp = B .. 'po:' .. id
   local newPosts = 0
-  for p, v in pairs(d.posts) do
-    local old = redis.call('HMGET', pk, 'e|' .. p, 'a|' .. p)
-    local oe, oa = tonumber(old[1] or '0'), tonumber(old[2] or '0')
+  for k, p in ipairs(plist) do
+    local v = d.posts[p]
+    local oe, oa = num(pcur[3 * k - 2]), num(pcur[3 * k - 1])
     local ne, na = oe, oa
-    if v.e > 0 then ne = tonumber(redis.call('HINCRBYFLOAT', pk, 'e|' .. p, v.e)); dE = dE + pow(ne) - pow(oe) end
-    if v.a > 0 then na = tonumber(redis.call('HINCRBYFLOAT', pk, 'a|' .. p, v.a)); dA = dA + pow(na) - pow(oa) end
+    if v.e > 0 then ne = oe + v.e; pout['e|' .. p] = ne; dE = dE + pow(ne) - pow(oe) end
+    if v.a > 0 then na = oa + v.a; pout['a|' .. p] = na; dA = dA + pow(na) - pow(oa) end
     newPosts = newPosts + redis.call('ZADD', tp, pow(ne) + pow(na), p)
-    local tl = redis.call('HGET', pk, 't|' .. p)
-    if tl and v.w > 0 then
-      for topic in string.gmatch(tl, '[^,]+') do
-        redis.call('HINCRBYFLOAT', key, 'tv:' .. topic, v.w)
+    if ptopics[p] and v.w > 0 then
+      for _, topic in ipairs(ptopics[p]) do
+        add('tv:' .. topic, v.w)
         local ek = B .. 'te:' .. id .. ':' .. topic
         -- PFADD answers 0 when no register moved: the count is the same.
-        if redis.call('PFADD', ek, unpack(v.engagers)) == 1 then redis.call('HSET', key, 'te:' .. topic, redis.call('PFCOUNT', ek)) end
+        if redis.call('PFADD', ek, unpack(v.engagers)) == 1 then out['te:' .. topic] = redis.call('PFCOUNT', ek) end
       end
     end
   end
   -- The set only grows when ZADD added a post.
   if newPosts > 0 then trim(tp, TRIM_AT, TRIM_TO) end
-  if dE ~= 0 then redis.call('HINCRBYFLOAT', key, 'E', dE) end
-  if dA ~= 0 then redis.call('HINCRBYFLOAT', key, 'A', dA) end
-  if d.outcomes > 0 then redis.call('HINCRBYFLOAT', key, 'O', d.outcomes) end
+  if dE ~= 0 then add('E', dE) end
+  if dA ~= 0 then add('A', dA) end
+  if d.outcomes > 0 then add('O', d.outcomes) end
   for _, en in ipairs(d.endorsements) do
     if redis.call('SADD', B .. 'k:' .. id, en.key) == 1 then
-      redis.call('HINCRBYFLOAT', key, 'K', en.w)
-      redis.call('HINCRBYFLOAT', key, 'tv:' .. en.topic, en.w)
+      add('K', en.w)
+      add('tv:' .. en.topic, en.w)
       local kk = B .. 'tk:' .. id .. ':' .. en.topic
       redis.call('SADD', kk, en.endorser)
-      redis.call('HSET', key, 'tk:' .. en.topic, redis.call('SCARD', kk))
+      out['tk:' .. en.topic] = redis.call('SCARD', kk)
     end
   end
   if #d.engagers > 0 then
     local hk = B .. 'hll:' .. id
-    if redis.call('PFADD', hk, unpack(d.engagers)) == 1 then redis.call('HSET', key, 'D', redis.call('PFCOUNT', hk)) end
+    if redis.call('PFADD', hk, unpack(d.engagers)) == 1 then out.D = redis.call('PFCOUNT', hk) end
   end
-  if d.received > 0 then redis.call('HINCRBY', key, 'N', d.received) end
+  if d.received > 0 then add('N', d.received) end
+  local flat = {}
+  for f, x in pairs(pout) do flat[#flat + 1] = f; flat[#flat + 1] = x end
+  if #flat > 0 then redis.call('HSET', pk, unpack(flat)) end
+  flat = {}
+  for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
+  if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
   local ek = B .. 'en:' .. id
-  for who, w in pairs(d.engagerWeights) do redis.call('ZINCRBY', ek, w, who) end
-  trim(ek, TRIM_AT, TRIM_TO)
-  redis.call('SADD', KEYS[2], id)
-  local owner = redis.call('HGET', B .. 'owner', id)
-  if owner then redis.call('SADD', KEYS[2], owner) end
+  local engaged = false
+  for who, w in pairs(d.engagerWeights) do redis.call('ZINCRBY', ek, w, who); engaged = true end
+  if engaged then trim(ek, TRIM_AT, TRIM_TO) end
+  mark(id)
   end
+end
+-- Each marked account, and the entity that claims it, is dirty.
+for i = 1, #marks, 1000 do
+  local ids = { unpack(marks, i, math.min(i + 999, #marks)) }
+  local owners = redis.call('HMGET', B .. 'owner', unpack(ids))
+  for k = 1, #ids do if owners[k] then ids[#ids + 1] = owners[k] end end
+  redis.call('SADD', KEYS[2], unpack(ids))
 end
 return #ARGV - 4
 `);
@@ -160,15 +211,27 @@ return redis.call('SMEMBERS', KEYS[2])
  * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, write JSON...]. For each
  * entity: its record, its place in every leaderboard scope (leaving the scopes
  * it no longer belongs to), its history buckets, and its dirty mark cleared.
- * An account's own score also goes to the account-score set; a scope the
- * entity enters is added to the set of scopes. Returns each
- * entity's previous score ('' for none).
+ * An account's own score also goes into its account hash; a scope the
+ * entity enters is added to the set of scopes. Leaderboard places, scoring
+ * times, new scopes and cleared marks are written once per call, one command
+ * per key. Returns each entity's previous score ('' for none).
  */
 export const WRITE = new Script(`
 local B = ARGV[1]
 local clock = tonumber(ARGV[2])
-local DAY, MONTH = 86400000, 30 * 86400000
+local DAY, MONTH, HOUR = 86400000, 30 * 86400000, 3600000
 local prevs = {}
+-- Written together at the end: scope -> { score, id, ... }, scoring times, new scopes, cleared marks.
+local places, scopeOrder, scored, newScopes, newScopeSeen, done = {}, {}, {}, {}, {}, {}
+local function place(scope, s, id)
+  local list = places[scope]
+  if not list then list = {}; places[scope] = list; scopeOrder[#scopeOrder + 1] = scope end
+  list[#list + 1] = s; list[#list + 1] = id
+end
+local function inChunks(cmd, key, list, width)
+  local step = 1000 * width
+  for i = 1, #list, step do redis.call(cmd, key, unpack(list, i, math.min(i + step - 1, #list))) end
+end
 for i = 3, #ARGV do
   local w = cjson.decode(ARGV[i])
   local id = w.id
@@ -178,10 +241,7 @@ for i = 3, #ARGV do
   prevs[#prevs + 1] = prev or ''
   local score = tonumber(w.s)
   -- An account's own score is written with its record: unchanged when the record's is.
-  if w.own and w.own ~= prev then
-    redis.call('HSET', B .. 'a:' .. id, 's', w.own)
-    redis.call('ZADD', B .. 'as', w.own, id)
-  end
+  if w.own and w.own ~= prev then redis.call('HSET', B .. 'a:' .. id, 's', w.own) end
   local remove = w.remove
   if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
   if w.entity and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
@@ -201,32 +261,34 @@ for i = 3, #ARGV do
     local names = {}
     for scope, s in pairs(w.scopes) do
       -- A scope that carries the entity's score, which has not moved, already holds it; topic scopes have scores of their own.
-      if prev ~= w.s or not had[scope] or string.sub(scope, 1, 6) == 'topic:' then redis.call('ZADD', B .. 'lb:' .. scope, s, id) end
-      if not had[scope] then redis.call('SADD', B .. 'scopes', scope) end
+      if prev ~= w.s or not had[scope] or string.sub(scope, 1, 6) == 'topic:' then place(scope, s, id) end
+      if not had[scope] and not newScopeSeen[scope] then newScopeSeen[scope] = true; newScopes[#newScopes + 1] = scope end
       names[#names + 1] = scope
     end
     table.sort(names)
     local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
     -- History only records moves: an unchanged score leaves the buckets as they are. 'hm' is the
-    -- newest minute written: within it only the bucket is replaced; a new minute also drops the old ones.
+    -- newest minute written (the clock only moves forward): a bucket of this minute or hour exists
+    -- only if 'hm' falls in it, and is then replaced; a new minute also drops the buckets too old
+    -- to keep. A record without 'hm' (older versions) is treated as if every bucket might exist.
     local m = math.floor(clock / 60000) * 60000
+    local h = math.floor(clock / HOUR) * HOUR
     local hm = cur[5] or ''
     if prev ~= w.s then
-      local h = math.floor(clock / 3600000) * 3600000
-      redis.call('ZREMRANGEBYSCORE', h1, m, m)
+      local hmn = tonumber(hm)
+      if not hmn or hmn == m then redis.call('ZREMRANGEBYSCORE', h1, m, m) end
+      if not hmn or math.floor(hmn / HOUR) * HOUR == h then redis.call('ZREMRANGEBYSCORE', h2, h, h) end
       redis.call('ZADD', h1, m, m .. ':' .. w.s)
-      redis.call('ZREMRANGEBYSCORE', h2, h, h)
       redis.call('ZADD', h2, h, h .. ':' .. w.s)
       if hm ~= tostring(m) then
         redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
-        redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH))
+        if not hmn or math.floor(hmn / HOUR) * HOUR ~= h then redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH)) end
         hm = tostring(m)
       end
     end
     -- Movement over the last day of event time: now against the oldest point of the day before this
     -- minute, or against the first score ever if the entity is younger than that.
-    local m0 = math.floor(clock / 60000) * 60000
-    local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '(' .. m0, 'LIMIT', 0, 1)[1]
+    local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '(' .. m, 'LIMIT', 0, 1)[1]
     local s0 = { cur[3] or nil, cur[4] or nil }
     if not prev then s0 = { w.s, ARGV[2] } end
     local base = score
@@ -236,9 +298,13 @@ for i = 3, #ARGV do
     local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm }
     for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
     redis.call('HSET', sk, unpack(fields))
-    redis.call('ZADD', B .. 'sc', clock, id)
+    scored[#scored + 1] = clock; scored[#scored + 1] = id
   end
-  redis.call('SREM', KEYS[1], id)
+  done[#done + 1] = id
 end
+for _, scope in ipairs(scopeOrder) do inChunks('ZADD', B .. 'lb:' .. scope, places[scope], 2) end
+inChunks('ZADD', B .. 'sc', scored, 2)
+inChunks('SADD', B .. 'scopes', newScopes, 1)
+inChunks('SREM', KEYS[1], done, 1)
 return prevs
 `);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
-import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
+import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
 const TS = () => Date.now() - 60_000;
 const like = (id: string, actor = 'fan', target = 'star') => ({ id, network: 'x', type: 'like', actor, target, post: 'p1', ts: TS() });
@@ -116,6 +116,32 @@ describe('ingest over HTTP', () => {
       await postEvents(s.url, [like('r5', 'a', 'other')]);
       await until(async () => (await fetch(`${s.url}/api/entities/x:other`)).status === 200);
       expect(await (await fetch(`${s.url}/api/entities/x:target`)).json()).toEqual(entity);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("stamps each appended event with its actor's current score (q), and 1 for an actor not scored yet", async () => {
+    // A store written by an older version: account scores in a sorted set of their own, deleted at start.
+    const prefix = testPrefix();
+    const keys = makeKeys(prefix);
+    await redis.zAdd(keys.legacyAccountScores, { score: 50, value: 'x:star' });
+    const s = await startApp({ keyPrefix: prefix });
+    try {
+      expect(await redis.exists(keys.legacyAccountScores)).toBe(0);
+      // A star with replies and shares from many people: a score well above 1.
+      const lift = Array.from({ length: 30 }, (_, k) => ({ id: `q${k}`, network: 'x', type: k % 2 ? 'reply' : 'share', actor: `fan${k}`, target: 'star', post: 'p1', ts: TS() }));
+      await postEvents(s.url, lift);
+      const star = await until(async () => {
+        const r = await fetch(`${s.url}/api/entities/x:star`);
+        return r.status === 200 ? ((await r.json()) as { score: number }) : undefined;
+      });
+      expect(star.score).toBeGreaterThan(1);
+      await postEvents(s.url, [like('q-star', 'star', 'someone'), like('q-new', 'nobody-yet', 'someone')]);
+      const entries = await redis.xRange(keys.stream, '-', '+');
+      const q = (id: string) => entries.find((e) => (JSON.parse(e.message.e!) as { id: string }).id === id)?.message.q;
+      expect(Number(q('q-star'))).toBe(star.score);
+      expect(q('q-new')).toBe('1');
     } finally {
       await s.close();
     }
