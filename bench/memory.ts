@@ -46,7 +46,7 @@ const info = await r.info('memory');
 console.log('accounts', accounts, 'used_memory', info.match(/used_memory:(\d+)/)![1], 'per account', Math.round(Number(info.match(/used_memory:(\d+)/)![1]) / accounts));
 for (const [t, v] of Object.entries(types).sort((a, b) => b[1].bytes - a[1].bytes)) console.log(t.padEnd(8), String(v.n).padStart(7), 'keys', String(Math.round(v.bytes / v.n)).padStart(7), 'B/key', String(Math.round(v.bytes / accounts)).padStart(7), 'B/account');
 if (values.show) {
-  for (const [t, v] of Object.entries(types).filter(([, v]) => v.n > 1)) {
+  for (const v of Object.values(types).filter((x) => x.n > 1)) {
     const [bytes, key] = v.sizes.sort((a, b) => a[0] - b[0])[Math.floor(v.sizes.length / 2)]!;
     const kind = await r.type(key);
     const body =

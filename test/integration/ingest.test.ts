@@ -139,7 +139,7 @@ describe('ingest over HTTP', () => {
       expect(star.score).toBeGreaterThan(1);
       await postEvents(s.url, [like('q-star', 'star', 'someone'), like('q-new', 'nobody-yet', 'someone')]);
       const entries = await redis.xRange(keys.stream, '-', '+');
-      const q = (id: string) => entries.find((e) => (JSON.parse(e.message.e!) as { id: string }).id === id)?.message.q;
+      const q = (id: string) => (entries ?? []).find((e) => (JSON.parse(e.message.e!) as { id: string }).id === id)?.message.q;
       expect(Number(q('q-star'))).toBe(star.score);
       expect(q('q-new')).toBe('1');
     } finally {
