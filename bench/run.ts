@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
 import * as SCRIPTS from '../server/score/scripts.js';
+import { Script } from '../server/infra/script.js';
 import { commandProfile, demoEvents, dropPrefix, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { runLatency } from './latency.js';
@@ -339,7 +340,7 @@ async function drained(url: string, max: number): Promise<number> {
  * so the total counts them twice; the scripts' shares are what it is for.
  */
 async function scriptProfile(admin: Awaited<ReturnType<typeof connectRedis>>, url: string): Promise<[string, number][]> {
-  const names = new Map(Object.entries(SCRIPTS).map(([name, s]) => [s.sha, name]));
+  const names = new Map(Object.entries(SCRIPTS).flatMap(([name, s]) => (s instanceof Script ? [[s.sha, name] as const] : [])));
   await admin.configSet({ 'slowlog-log-slower-than': '0', 'slowlog-max-len': '1000000' });
   await admin.sendCommand(['SLOWLOG', 'RESET']);
   const before = await metric(url, 'resonance_events_scored_total');

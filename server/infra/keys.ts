@@ -39,9 +39,14 @@ export interface Keys {
   entity(id: string): string;
   /** Accounts of a registered entity. */
   entityAccounts(id: string): string;
-  /** Score history: minute buckets for a day, hour buckets for 30 days. */
-  historyMinutes(id: string): string;
-  historyHours(id: string): string;
+  /**
+   * Score history, one sorted set: minute buckets for a day (score = the
+   * minute's start, member `<ms>:<score>`) and hour buckets for 30 days
+   * (score = minus the hour's start, member `-<ms>:<score>`).
+   */
+  history(id: string): string;
+  /** The two sets the history was kept in before 0.6 (minutes, hours): moved into `history` on the entity's next write. */
+  legacyHistory(id: string): [string, string];
   leaderboard(scope: string): string;
   /** Every leaderboard scope ever written (so listing topics never scans the keyspace). */
   scopes: string;
@@ -70,10 +75,10 @@ export function makeKeys(prefix: string): Keys {
     score: (id) => `${b}es:${id}`,
     entity: (id) => `${b}ent:${id}`,
     entityAccounts: (id) => `${b}ent:${id}:accts`,
-    historyMinutes: (id) => `${b}h1:${id}`,
-    historyHours: (id) => `${b}h2:${id}`,
+    history: (id) => `${b}h:${id}`,
+    legacyHistory: (id) => [`${b}h1:${id}`, `${b}h2:${id}`],
     leaderboard: (scope) => `${b}lb:${scope}`,
     scopes: `${b}scopes`,
-    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h1:', 'h2:', 'lb:', 'hll:', 'dy:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
+    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h:', 'h1:', 'h2:', 'lb:', 'hll:', 'dy:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
   };
 }

@@ -77,10 +77,16 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
 
     async history(id: string, range: HistoryRange): Promise<{ id: string; range: HistoryRange; points: { t: string; score: number }[] } | null> {
       const fine = range === '1h' || range === '24h';
-      const [clock, exists] = await Promise.all([store.clock(), redis.exists(keys.score(id))]);
-      if (!exists) return null;
-      const key = fine ? keys.historyMinutes(id) : keys.historyHours(id);
-      const raw = await redis.zRangeByScore(key, clock - HISTORY_RANGES[range], '+inf');
+      const [clock, [score, layout]] = await Promise.all([store.clock(), redis.hmGet(keys.score(id), ['s', 'hv'])]);
+      if (score == null) return null;
+      const since = clock - HISTORY_RANGES[range];
+      let raw: string[];
+      if (layout !== '2') {
+        // Not written since before 0.6: the two sets of that version.
+        const [minutes, hours] = keys.legacyHistory(id);
+        raw = await redis.zRangeByScore(fine ? minutes : hours, since, '+inf');
+      } else if (fine) raw = await redis.zRangeByScore(keys.history(id), since, '+inf');
+      else raw = (await redis.zRangeByScore(keys.history(id), '-inf', -since)).reverse().map((m) => m.slice(1));
       return {
         id,
         range,

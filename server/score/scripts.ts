@@ -7,6 +7,14 @@ import { Script } from '../infra/script.js';
 import { POST_CONCAVITY } from './model.js';
 
 /**
+ * Top posts and top engagers of an account, kept for explanations (which
+ * name 5): past TOP_SET_MAX members a set is trimmed back to its
+ * TOP_SET_KEEP heaviest.
+ */
+export const TOP_SET_MAX = 16;
+export const TOP_SET_KEEP = 8;
+
+/**
  * APPLY: KEYS = [meta, dirty]; ARGV = [expected watermark, new watermark,
  * key base, batch clock, delta JSON...]. Adds each account's delta to its
  * state, advances the watermark and the clock, and marks the account and its
@@ -24,10 +32,10 @@ redis.call('HSET', KEYS[1], 'wm', ARGV[2])
 if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'clock') or '0') then redis.call('HSET', KEYS[1], 'clock', ARGV[4]) end
 local B = ARGV[3]
 local BETA = ${POST_CONCAVITY}
--- Top posts and top engagers, for explanations (which name the top 5): trimmed back to the 20 heaviest
--- past 40, far inside Redis's listpack limit for sorted sets (128), past which a set takes several
--- times the memory. The lightest go, so an early heavy engager stays.
-local TRIM_AT, TRIM_TO = 40, 20
+-- Top posts and top engagers, for explanations (which name the top 5): trimmed back to the heaviest
+-- TRIM_TO past TRIM_AT, far inside Redis's listpack limit for sorted sets (128), past which a set takes
+-- several times the memory. The lightest go, so an early heavy engager stays.
+local TRIM_AT, TRIM_TO = ${TOP_SET_MAX}, ${TOP_SET_KEEP}
 local function trim(key, max, keep)
   if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
 end
@@ -236,7 +244,7 @@ for i = 3, #ARGV do
   local w = cjson.decode(ARGV[i])
   local id = w.id
   local sk = B .. 'es:' .. id
-  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm')
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv')
   local prev = cur[1] or nil
   prevs[#prevs + 1] = prev or ''
   local score = tonumber(w.s)
@@ -255,7 +263,7 @@ for i = 3, #ARGV do
     end
   end
   if remove then
-    redis.call('DEL', sk, B .. 'h1:' .. id, B .. 'h2:' .. id)
+    redis.call('DEL', sk, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
     redis.call('ZREM', B .. 'sc', id)
   else
     local names = {}
@@ -266,7 +274,22 @@ for i = 3, #ARGV do
       names[#names + 1] = scope
     end
     table.sort(names)
-    local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
+    -- History, one sorted set: minute buckets for a day (score = the minute, member '<minute>:<score>')
+    -- and hour buckets for 30 days (score = minus the hour, member '-<hour>:<score>').
+    local hk = B .. 'h:' .. id
+    if prev and cur[6] ~= '2' then
+      -- Kept in two sets by versions before 0.6 (minutes in 'h1:', hours in 'h2:'): moved in once.
+      local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
+      local moved = {}
+      for _, b in ipairs(redis.call('ZRANGE', h1, 0, -1)) do
+        moved[#moved + 1] = tonumber(string.match(b, '^(%d+):')); moved[#moved + 1] = b
+      end
+      for _, b in ipairs(redis.call('ZRANGE', h2, 0, -1)) do
+        moved[#moved + 1] = -tonumber(string.match(b, '^(%d+):')); moved[#moved + 1] = '-' .. b
+      end
+      inChunks('ZADD', hk, moved, 2)
+      redis.call('DEL', h1, h2)
+    end
     -- History only records moves: an unchanged score leaves the buckets as they are. 'hm' is the
     -- newest minute written (the clock only moves forward): a bucket of this minute or hour exists
     -- only if 'hm' falls in it, and is then replaced; a new minute also drops the buckets too old
@@ -276,26 +299,25 @@ for i = 3, #ARGV do
     local hm = cur[5] or ''
     if prev ~= w.s then
       local hmn = tonumber(hm)
-      if not hmn or hmn == m then redis.call('ZREMRANGEBYSCORE', h1, m, m) end
-      if not hmn or math.floor(hmn / HOUR) * HOUR == h then redis.call('ZREMRANGEBYSCORE', h2, h, h) end
-      redis.call('ZADD', h1, m, m .. ':' .. w.s)
-      redis.call('ZADD', h2, h, h .. ':' .. w.s)
+      if not hmn or hmn == m then redis.call('ZREMRANGEBYSCORE', hk, m, m) end
+      if not hmn or math.floor(hmn / HOUR) * HOUR == h then redis.call('ZREMRANGEBYSCORE', hk, -h, -h) end
+      redis.call('ZADD', hk, m, m .. ':' .. w.s, -h, '-' .. h .. ':' .. w.s)
       if hm ~= tostring(m) then
-        redis.call('ZREMRANGEBYSCORE', h1, '-inf', '(' .. (m - DAY))
-        if not hmn or math.floor(hmn / HOUR) * HOUR ~= h then redis.call('ZREMRANGEBYSCORE', h2, '-inf', '(' .. (h - MONTH)) end
+        redis.call('ZREMRANGEBYSCORE', hk, 0, '(' .. (m - DAY))
+        if not hmn or math.floor(hmn / HOUR) * HOUR ~= h then redis.call('ZREMRANGEBYSCORE', hk, '(' .. (MONTH - h), '(0') end
         hm = tostring(m)
       end
     end
     -- Movement over the last day of event time: now against the oldest point of the day before this
     -- minute, or against the first score ever if the entity is younger than that.
-    local first = redis.call('ZRANGEBYSCORE', h1, clock - DAY, '(' .. m, 'LIMIT', 0, 1)[1]
+    local first = redis.call('ZRANGEBYSCORE', hk, clock - DAY, '(' .. m, 'LIMIT', 0, 1)[1]
     local s0 = { cur[3] or nil, cur[4] or nil }
     if not prev then s0 = { w.s, ARGV[2] } end
     local base = score
     if first then base = tonumber(string.match(first, ':(.*)$'))
     elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
-    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm }
+    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm, 'hv', '2' }
     for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
     redis.call('HSET', sk, unpack(fields))
     scored[#scored + 1] = clock; scored[#scored + 1] = id

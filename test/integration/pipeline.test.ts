@@ -4,6 +4,8 @@ import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { aggregate } from '../../server/score/aggregate.js';
 import { modelParams } from '../../server/score/model.js';
+import { createReads, type HistoryRange } from '../../server/score/reads.js';
+import { TOP_SET_MAX } from '../../server/score/scripts.js';
 import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
@@ -110,7 +112,7 @@ describe('pipeline and read API', () => {
     const ex = await (await fetch(`${t.url}/api/entities/x:topk/explain`)).json();
     expect(ex.engagers.slice(0, 3).map((e: { engager: string }) => e.engager)).toEqual(['x:heavy1', 'x:heavy2', 'x:heavy3']);
     expect(ex.engagers).toHaveLength(5);
-    expect(await redis.zCard(makeKeys(t.prefix).topEngagers('x:topk'))).toBeLessThanOrEqual(40);
+    expect(await redis.zCard(makeKeys(t.prefix).topEngagers('x:topk'))).toBeLessThanOrEqual(TOP_SET_MAX);
   });
 
   it('keeps the days of an account’s topics in one hash, and moves days an earlier version kept in sets into it', async () => {
@@ -143,6 +145,62 @@ describe('pipeline and read API', () => {
     // A later batch on a known day changes nothing; a new day counts.
     await store.apply(aggregate([post('f', 'new', 20005, ['cats']), post('g', 'new', 20006, ['dogs'])], P).values(), '1-0', '2-0', 20006 * DAY);
     expect(await redis.hmGet(keys.account('x:new'), ['td:cats', 'td:dogs'])).toEqual(['2', '2']);
+  });
+
+  it('keeps minute and hour history in one set per entity, and moves the two sets of an earlier version into it', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const reads = createReads(redis, keys, store, P);
+    const MIN = 60_000;
+    const HOUR = 60 * MIN;
+    const T0 = Date.UTC(2026, 0, 10, 12, 0, 30);
+    let wm = '';
+    let n = 0;
+    const step = async (at: number, who: string) => {
+      const events = Array.from({ length: 3 }, (_, k) => ({ id: `h${n}-${k}`, network: 'x', type: 'reply' as const, actor: `fan${n}-${k}`, target: who, post: 'hp', ts: at }));
+      const next = `${++n}-0`;
+      await store.apply(aggregate(events, P).values(), wm, next, at);
+      wm = next;
+      await store.rescoreDirty();
+      return Number(await redis.hGet(keys.score(`x:${who}`), 's'));
+    };
+    const points = async (id: string, range: HistoryRange) => (await reads.history(id, range))!.points.map((p) => [Date.parse(p.t), p.score]);
+
+    // A new entity: the minute and hour buckets of each move, newest bucket replaced within its minute or hour.
+    const s1 = await step(T0, 'fresh');
+    const s2 = await step(T0 + 20_000, 'fresh');
+    const s3 = await step(T0 + 2 * MIN, 'fresh');
+    const s4 = await step(T0 + 65 * MIN, 'fresh');
+    expect(new Set([s1, s2, s3, s4]).size).toBe(4);
+    const m0 = T0 - (T0 % MIN);
+    const h0 = T0 - (T0 % HOUR);
+    expect(await points('x:fresh', '24h')).toEqual([[m0, s2], [m0 + 2 * MIN, s3], [m0 + 65 * MIN, s4]]);
+    expect(await points('x:fresh', '1h')).toEqual([[m0 + 65 * MIN, s4]]);
+    expect(await points('x:fresh', '30d')).toEqual([[h0, s3], [h0 + HOUR, s4]]);
+    // Two days on: the minutes older than a day go, the hours stay.
+    const s5 = await step(T0 + 2 * 24 * HOUR, 'fresh');
+    expect(await points('x:fresh', '24h')).toEqual([[m0 + 2 * 24 * HOUR, s5]]);
+    expect(await points('x:fresh', '7d')).toEqual([[h0, s3], [h0 + HOUR, s4], [h0 + 48 * HOUR, s5]]);
+    expect(await redis.exists([keys.history('x:fresh'), ...keys.legacyHistory('x:fresh')])).toBe(1);
+
+    // Written by an earlier version: minutes and hours in two sets, and no layout mark on the record.
+    const [minutes, hours] = keys.legacyHistory('x:legacy');
+    const old = T0 + 3 * 24 * HOUR;
+    const om = old - (old % MIN);
+    const oh = old - (old % HOUR);
+    await redis.hSet(keys.score('x:legacy'), { s: '7.5', hm: String(om), s0: '7.5', s0t: String(old) });
+    await redis.zAdd(minutes, [{ score: om - MIN, value: `${om - MIN}:7.1` }, { score: om, value: `${om}:7.5` }]);
+    await redis.zAdd(hours, [{ score: oh - HOUR, value: `${oh - HOUR}:6.0` }, { score: oh, value: `${oh}:7.5` }]);
+    // Read as they are until the entity is written again...
+    await step(old, 'other');
+    expect(await points('x:legacy', '24h')).toEqual([[om - MIN, 7.1], [om, 7.5]]);
+    expect(await points('x:legacy', '30d')).toEqual([[oh - HOUR, 6.0], [oh, 7.5]]);
+    // ...then moved into the one set, with the new move beside them.
+    const s6 = await step(old + 3 * MIN, 'legacy');
+    expect(await redis.exists([minutes, hours])).toBe(0);
+    expect(await points('x:legacy', '24h')).toEqual([[om - MIN, 7.1], [om, 7.5], [om + 3 * MIN, s6]]);
+    expect(await points('x:legacy', '30d')).toEqual([[oh - HOUR, 6.0], [oh, s6]]);
   });
 
   it('scores entities a crash left dirty between the two steps of an apply', async () => {
