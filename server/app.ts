@@ -31,6 +31,7 @@ import entityRoutes from './routes/entities.js';
 import healthRoutes from './routes/health.js';
 import { createEntities, type Entities } from './score/entities.js';
 import { checkLandmark, modelParams } from './score/model.js';
+import { dropLegacyKeys } from './score/legacy.js';
 import { createReads } from './score/reads.js';
 import { createScoreStore, type ScoreChange } from './score/store.js';
 
@@ -103,8 +104,10 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   if (opts.roles.has('score')) {
     fastify.addHook('onReady', async () => {
-      // Account scores now live in the account hashes; the sorted set older versions kept goes (freed in the background).
-      await redis.unlink(keys.legacyAccountScores);
+      dropLegacyKeys(redis, keys).then(
+        (n) => n > 0 && fastify.log.info({ keys: n }, 'deleted keys that earlier versions wrote and nothing reads'),
+        (err: unknown) => fastify.log.warn({ err }, 'could not delete the keys of earlier versions; they take memory but change nothing'),
+      );
       fastify.pipeline = await startPipeline({
         redisUrl: opts.redisUrl,
         redis,

@@ -29,8 +29,6 @@ export interface Keys {
   account(id: string): string;
   /** Per-post sums and topics of an account. */
   posts(id: string): string;
-  /** Top posts of an account by value. */
-  topPosts(id: string): string;
   /** Top engagers of an account by weight. */
   topEngagers(id: string): string;
   /** Entity score record: score, components, topics, scopes. */
@@ -70,7 +68,6 @@ export function makeKeys(prefix: string): Keys {
     dedupe: (bucket) => `${b}dd:${bucket}`,
     account: (id) => `${b}a:${id}`,
     posts: (id) => `${b}p:${id}`,
-    topPosts: (id) => `${b}po:${id}`,
     topEngagers: (id) => `${b}en:${id}`,
     score: (id) => `${b}es:${id}`,
     entity: (id) => `${b}ent:${id}`,

@@ -6,7 +6,7 @@
 import type { Entity, Leaderboard, LeaderboardEntry } from '../../shared/api.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
-import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, type ModelParams } from './model.js';
+import { COMPONENT_NAMES, COMPONENT_WEIGHTS, POST_CONCAVITY, SCALES, decayTo, type ModelParams } from './model.js';
 import { isAccountId, type ScoreStore } from './store.js';
 import { rawOf, scoreAccounts } from './score.js';
 
@@ -44,6 +44,24 @@ function entityOf(id: string, h: Record<string, string>, rank: number | null): E
     topics: JSON.parse(h.topics ?? '[]') as Entity['topics'],
     updatedAt: new Date(Number(h.u ?? 0)).toISOString(),
   };
+}
+
+/**
+ * An account's `top` posts by value from its post hash (`e|<post>` and
+ * `a|<post>`, the post's engagement and amplification sums at β·H): a post's
+ * value is the sum of their β-th powers, as the apply counts it.
+ */
+export function topPosts(h: Record<string, string>, top: number): { value: string; score: number }[] {
+  const value = new Map<string, number>();
+  for (const [k, v] of Object.entries(h)) {
+    if (k[1] !== '|' || (k[0] !== 'e' && k[0] !== 'a')) continue;
+    const x = Number(v);
+    if (x > 0) value.set(k.slice(2), (value.get(k.slice(2)) ?? 0) + x ** POST_CONCAVITY);
+  }
+  return [...value]
+    .map(([post, score]) => ({ value: post, score }))
+    .sort((a, b) => b.score - a.score || a.value.localeCompare(b.value))
+    .slice(0, top);
 }
 
 export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, params: ModelParams) {
@@ -125,7 +143,7 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
         .sort((a, b) => b.score - a.score);
       const totalWeight = accounts.reduce((x, a) => x + a.weight, 0) || 1;
       const [posts, engagers] = await Promise.all([
-        Promise.all(e.accounts.map((a) => redis.zRangeWithScores(keys.topPosts(a.id), 0, top - 1, { REV: true }))),
+        Promise.all(e.accounts.map(async (a) => topPosts(await redis.hGetAll(keys.posts(a.id)), top))),
         Promise.all(e.accounts.map((a) => redis.zRangeWithScores(keys.topEngagers(a.id), 0, top - 1, { REV: true }))),
       ]);
       return {

@@ -7,9 +7,8 @@ import { Script } from '../infra/script.js';
 import { POST_CONCAVITY } from './model.js';
 
 /**
- * Top posts and top engagers of an account, kept for explanations (which
- * name 5): past TOP_SET_MAX members a set is trimmed back to its
- * TOP_SET_KEEP heaviest.
+ * Top engagers of an account, kept for explanations (which name 5): past
+ * TOP_SET_MAX members the set is trimmed back to its TOP_SET_KEEP heaviest.
  */
 export const TOP_SET_MAX = 16;
 export const TOP_SET_KEEP = 8;
@@ -32,9 +31,10 @@ redis.call('HSET', KEYS[1], 'wm', ARGV[2])
 if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'clock') or '0') then redis.call('HSET', KEYS[1], 'clock', ARGV[4]) end
 local B = ARGV[3]
 local BETA = ${POST_CONCAVITY}
--- Top posts and top engagers, for explanations (which name the top 5): trimmed back to the heaviest
--- TRIM_TO past TRIM_AT, far inside Redis's listpack limit for sorted sets (128), past which a set takes
--- several times the memory. The lightest go, so an early heavy engager stays.
+-- Top engagers, for explanations (which name the top 5): trimmed back to the heaviest TRIM_TO past
+-- TRIM_AT, far inside Redis's listpack limit for sorted sets (128), past which a set takes several
+-- times the memory. The lightest go, so an early heavy engager stays. (Top posts need no set of their
+-- own: every post's sums are in the account's post hash.)
 local TRIM_AT, TRIM_TO = ${TOP_SET_MAX}, ${TOP_SET_KEEP}
 local function trim(key, max, keep)
   if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
@@ -86,7 +86,7 @@ for i = 5, #ARGV do
   for _, p in ipairs(plist) do
     if ptopics[p] and d.posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do want('tv:' .. topic) end end
   end
-  for _, en in ipairs(d.endorsements) do want('tv:' .. en.topic) end
+  for _, en in ipairs(d.endorsements) do want('tv:' .. en.topic); want('tk:' .. en.topic) end
   local vals = redis.call('HMGET', key, unpack(names))
   local cur = {}
   for k, f in ipairs(names) do if vals[k] then cur[f] = vals[k] end end
@@ -111,6 +111,7 @@ for i = 5, #ARGV do
   for t, n in pairs(d.counts) do add('n:' .. t, n) end
   for p, topics in pairs(d.postTopics) do pout['t|' .. p] = table.concat(topics, ',') end
   -- Days with tagged posts, per topic: one hash per account (topic -> comma-joined days), 'td:<topic>' their count.
+  -- The same hash holds the account's endorsements (below).
   local dyk = B .. 'dy:' .. id
   for topic, a in pairs(d.authored) do
     add('tp:' .. topic, a.posts)
@@ -141,15 +142,12 @@ for i = 5, #ARGV do
     end
   end
   local dE, dA = 0, 0
-  local tp = B .. 'po:' .. id
-  local newPosts = 0
   for k, p in ipairs(plist) do
     local v = d.posts[p]
     local oe, oa = num(pcur[3 * k - 2]), num(pcur[3 * k - 1])
     local ne, na = oe, oa
     if v.e > 0 then ne = oe + v.e; pout['e|' .. p] = ne; dE = dE + pow(ne) - pow(oe) end
     if v.a > 0 then na = oa + v.a; pout['a|' .. p] = na; dA = dA + pow(na) - pow(oa) end
-    newPosts = newPosts + redis.call('ZADD', tp, pow(ne) + pow(na), p)
     if ptopics[p] and v.w > 0 then
       for _, topic in ipairs(ptopics[p]) do
         add('tv:' .. topic, v.w)
@@ -159,18 +157,35 @@ for i = 5, #ARGV do
       end
     end
   end
-  -- The set only grows when ZADD added a post.
-  if newPosts > 0 then trim(tp, TRIM_AT, TRIM_TO) end
   if dE ~= 0 then add('E', dE) end
   if dA ~= 0 then add('A', dA) end
   if d.outcomes > 0 then add('O', d.outcomes) end
-  for _, en in ipairs(d.endorsements) do
-    if redis.call('SADD', B .. 'k:' .. id, en.key) == 1 then
-      add('K', en.w)
-      add('tv:' .. en.topic, en.w)
-      local kk = B .. 'tk:' .. id .. ':' .. en.topic
-      redis.call('SADD', kk, en.endorser)
-      out['tk:' .. en.topic] = redis.call('SCARD', kk)
+  -- Endorsements counted ('k|<day>|<topic>|<endorser>') and distinct endorsers per topic ('e|<topic>|<endorser>')
+  -- are fields of the same hash as the days (topics never hold '|'); 'tk:<topic>' counts the endorsers.
+  if #d.endorsements > 0 then
+    -- Versions before 0.6 kept them in sets ('k:<id>', 'tk:<id>:<topic>'): moved in once.
+    local function moveSet(old, prefix)
+      if redis.call('EXISTS', old) == 0 then return end
+      local members = redis.call('SMEMBERS', old)
+      for i = 1, #members, 500 do
+        local flat = {}
+        for k = i, math.min(i + 499, #members) do flat[#flat + 1] = prefix .. members[k]; flat[#flat + 1] = '1' end
+        redis.call('HSET', dyk, unpack(flat))
+      end
+      redis.call('DEL', old)
+    end
+    moveSet(B .. 'k:' .. id, 'k|')
+    local topicsMoved = {}
+    for _, en in ipairs(d.endorsements) do
+      if not topicsMoved[en.topic] then
+        topicsMoved[en.topic] = true
+        moveSet(B .. 'tk:' .. id .. ':' .. en.topic, 'e|' .. en.topic .. '|')
+      end
+      if redis.call('HSETNX', dyk, 'k|' .. en.key, '1') == 1 then
+        add('K', en.w)
+        add('tv:' .. en.topic, en.w)
+        if redis.call('HSETNX', dyk, 'e|' .. en.topic .. '|' .. en.endorser, '1') == 1 then add('tk:' .. en.topic, 1) end
+      end
     end
   end
   if #d.engagers > 0 then

@@ -147,6 +147,33 @@ describe('pipeline and read API', () => {
     expect(await redis.hmGet(keys.account('x:new'), ['td:cats', 'td:dogs'])).toEqual(['2', '2']);
   });
 
+  it('keeps endorsements in the account’s topic hash, once per endorser, topic and day, and moves the sets of an earlier version into it', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const DAY = 86_400_000;
+    const dy = `${keys.base}dy:x:star`;
+    // Written by an earlier version: one endorsement by e1 on day 20000, in two sets, counted in the account hash.
+    await redis.sAdd(`${keys.base}k:x:star`, '20000|cats|x:e1');
+    await redis.sAdd(`${keys.base}tk:x:star:cats`, 'x:e1');
+    await redis.hSet(keys.account('x:star'), { first: '1', K: '5', 'tv:cats': '5', 'tk:cats': '1' });
+    const endorse = (id: string, actor: string, day: number) => ({ id, network: 'x', type: 'endorse' as const, actor, target: 'star', topics: ['cats'], ts: day * DAY + 1000 });
+    const K = async () => Number(await redis.hGet(keys.account('x:star'), 'K'));
+    await store.apply(aggregate([endorse('a', 'e1', 20000)], P).values(), '', '1-0', 20000 * DAY);
+    // The same endorser, topic and day again counts for nothing; the old sets are gone, their members moved.
+    expect(await K()).toBe(5);
+    expect(await redis.exists([`${keys.base}k:x:star`, `${keys.base}tk:x:star:cats`])).toBe(0);
+    expect(await redis.hmGet(dy, ['k|20000|cats|x:e1', 'e|cats|x:e1'])).toEqual(['1', '1']);
+    // Another day counts again, from the same endorser (still one endorser); a second endorser makes two.
+    await store.apply(aggregate([endorse('b', 'e1', 20001), endorse('c', 'e1', 20001), endorse('d', 'e2', 20001)], P).values(), '1-0', '2-0', 20001 * DAY);
+    expect(await K()).toBeGreaterThan(5);
+    expect(await redis.hGet(keys.account('x:star'), 'tk:cats')).toBe('2');
+    expect((await redis.hKeys(dy)).sort()).toEqual(['e|cats|x:e1', 'e|cats|x:e2', 'k|20000|cats|x:e1', 'k|20001|cats|x:e1', 'k|20001|cats|x:e2']);
+    const k2 = await K();
+    await store.apply(aggregate([endorse('e', 'e2', 20001)], P).values(), '2-0', '3-0', 20001 * DAY);
+    expect(await K()).toBe(k2);
+  });
+
   it('keeps minute and hour history in one set per entity, and moves the two sets of an earlier version into it', async () => {
     const keys = makeKeys(testPrefix());
     const P = modelParams(30);
