@@ -21,7 +21,9 @@ import { errors } from '../errors.js';
  * ARGV = [ttl, key base, then per event: dedupe id, event JSON, actor account id].
  * Each appended entry carries `q`, the actor's own score now (field `s` of
  * its account hash), so that the weight of its engagement is fixed in the log
- * and a replay reproduces it.
+ * and a replay reproduces it, and `f`, the actor's first sight as stored now
+ * ('' for a new actor), which spares the scorer a read for every actor it
+ * already knows (see StreamEvent).
  */
 const APPEND = new Script(`
 local accepted, duplicates = 0, 0
@@ -30,8 +32,8 @@ for i = 3, #ARGV, 3 do
   if redis.call('SISMEMBER', KEYS[3], id) == 1 or redis.call('SADD', KEYS[2], id) == 0 then
     duplicates = duplicates + 1
   else
-    local q = redis.call('HGET', ARGV[2] .. 'a:' .. ARGV[i + 2], 's') or '1'
-    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1], 'q', q)
+    local a = redis.call('HMGET', ARGV[2] .. 'a:' .. ARGV[i + 2], 's', 'first')
+    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1], 'q', a[1] or '1', 'f', a[2] or '')
     accepted = accepted + 1
   end
 end

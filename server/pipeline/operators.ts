@@ -7,11 +7,16 @@ import { bufferTime, filter, map, type OperatorFunction, type SchedulerLike, asy
 import { aggregate, type AccountDelta, type StreamEvent } from '../score/aggregate.js';
 import type { ModelParams } from '../score/model.js';
 
-/** A raw stream entry: its id, the JSON of its `e` field and its `q` field (the actor's score at ingest). */
+/**
+ * A raw stream entry: its id, the JSON of its `e` field, its `q` field (the
+ * actor's score at ingest) and its `f` field (the actor's first sight as
+ * stored at ingest; empty if the actor was new).
+ */
 export interface RawEntry {
   id: string;
   json: string;
   q?: string;
+  f?: string;
 }
 
 /** A decoded entry; `event` is null for an entry that cannot be read (it is acknowledged and skipped). */
@@ -38,11 +43,15 @@ export interface AggregatedBatch extends Omit<Batch, 'events'> {
 }
 
 export function decodeEntries(): OperatorFunction<RawEntry, DecodedEntry> {
-  return map(({ id, json, q }) => {
+  return map(({ id, json, q, f }) => {
     try {
       const event = JSON.parse(json) as StreamEvent;
       if (typeof event !== 'object' || event === null) return { id, event: null };
       if (q !== undefined && Number.isFinite(Number(q))) event.q = Number(q);
+      if (f) {
+        const first = Number(f);
+        if (Number.isFinite(first)) event.f = first;
+      }
       return { id, event };
     } catch {
       return { id, event: null };

@@ -28,7 +28,7 @@ type Message = { id: string; message: Record<string, string> } | null;
 
 function toRaw(messages: Message[]): RawEntry[] {
   const out: RawEntry[] = [];
-  for (const m of messages) if (m) out.push({ id: m.id, json: m.message.e ?? '', q: m.message.q });
+  for (const m of messages) if (m) out.push({ id: m.id, json: m.message.e ?? '', q: m.message.q, f: m.message.f });
   return out;
 }
 

@@ -19,8 +19,14 @@ import {
   type ModelParams,
 } from './model.js';
 
-/** An event as the stream holds it: `q` is the actor's own score when the event was ingested. */
-export type StreamEvent = NormalizedEvent & { q?: number };
+/**
+ * An event as the stream holds it: `q` is the actor's own score when the
+ * event was ingested, `f` the actor's first sight as stored then (absent for
+ * an actor not seen before). `first` only ever moves earlier, so `f` is an
+ * upper bound of the stored value whenever the event is applied, live or in
+ * a rebuild (which has applied every earlier entry by then).
+ */
+export type StreamEvent = NormalizedEvent & { q?: number; f?: number };
 
 /** A value stamped with event time; the latest wins, ties go to the larger value. */
 export interface Stamped<T extends string | number> {
@@ -76,6 +82,12 @@ export interface AccountDelta {
   /** Weight each engager contributed, at half-life H (for /explain). */
   engagerWeights: Record<string, number>;
   counts: Partial<Record<EventType, number>>;
+  /**
+   * The earliest `f` stamped on events this account acted in: the store's
+   * first sight of it is at most this, so a delta that only says "seen at
+   * `first`" changes nothing when `first` is not earlier.
+   */
+  knownFirst?: number;
 }
 
 /** Engagement without a post id is pooled under this key. */
@@ -129,6 +141,7 @@ export function aggregate(events: Iterable<StreamEvent>, p: ModelParams): Map<st
   for (const e of events) {
     const actorId = accountId(e.network, e.actor);
     const actor = touch(actorId, e.ts);
+    if (e.f !== undefined && !(e.f >= (actor.knownFirst ?? Infinity))) actor.knownFirst = e.f;
     if (e.type === 'profile') {
       subject(actor, e);
       if (e.followers !== undefined) actor.followers = laterStamp(actor.followers, { value: e.followers, ts: e.ts });

@@ -53,7 +53,8 @@ const WRITE_CHUNK = 250;
  * Redis): a non-finite amount would make a batch fail for ever, so it counts
  * as nothing instead.
  */
-function finiteOnly(_key: string, value: unknown): unknown {
+function finiteOnly(key: string, value: unknown): unknown {
+  if (key === 'knownFirst') return undefined;
   return typeof value === 'number' && !Number.isFinite(value) ? 0 : value;
 }
 
@@ -73,6 +74,20 @@ export function touchOnly(d: AccountDelta): boolean {
     Object.keys(d.postTopics).length === 0 &&
     Object.keys(d.counts).length === 0
   );
+}
+
+/**
+ * The APPLY arguments of a batch's deltas: JSON for those that change state,
+ * `T|<id>|<first>` for a first sight that may be earlier than the stored one,
+ * nothing for a sight the ingest stamp shows is not (see `knownFirst`).
+ */
+export function deltaArgs(deltas: Iterable<AccountDelta>): string[] {
+  const out: string[] = [];
+  for (const d of deltas) {
+    if (!touchOnly(d)) out.push(JSON.stringify(d, finiteOnly));
+    else if (!(d.knownFirst !== undefined && d.knownFirst <= d.first)) out.push(`T|${d.id}|${d.first}`);
+  }
+  return out;
 }
 
 export function isAccountId(id: string): boolean {
@@ -215,7 +230,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
 
   async function applyDeltas(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void> {
     const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
-    for (const d of deltas) args.push(touchOnly(d) ? `T|${d.id}|${d.first}` : JSON.stringify(d, finiteOnly));
+    args.push(...deltaArgs(deltas));
     try {
       await APPLY.run(redis, [keys.meta, keys.dirty], args);
     } catch (err) {

@@ -141,9 +141,18 @@ describe('ingest over HTTP', () => {
       expect(star.score).toBeGreaterThan(1);
       await postEvents(s.url, [like('q-star', 'star', 'someone'), like('q-new', 'nobody-yet', 'someone')]);
       const entries = await redis.xRange(keys.stream, '-', '+');
-      const q = (id: string) => (entries ?? []).find((e) => (JSON.parse(e.message.e!) as { id: string }).id === id)?.message.q;
-      expect(Number(q('q-star'))).toBe(star.score);
-      expect(q('q-new')).toBe('1');
+      const field = (id: string, f: 'q' | 'f') => (entries ?? []).find((e) => (JSON.parse(e.message.e!) as { id: string }).id === id)?.message[f];
+      expect(Number(field('q-star', 'q'))).toBe(star.score);
+      expect(field('q-new', 'q')).toBe('1');
+      // `f`: the actor's first sight as stored at ingest, empty for an actor not seen before.
+      const starFirst = await redis.hGet(keys.account('x:star'), 'first');
+      expect(field('q-star', 'f')).toBe(starFirst);
+      expect(field('q-new', 'f')).toBe('');
+      // An actor seen earlier than its stored first sight still moves it, stamp or not.
+      await until(async () => (await redis.hGet(keys.account('x:nobody-yet'), 'first')) !== null);
+      const earlier = Number(starFirst) - 3_600_000;
+      await postEvents(s.url, [{ ...like('q-early', 'star', 'someone'), ts: earlier }]);
+      await until(async () => (await redis.hGet(keys.account('x:star'), 'first')) === String(earlier));
     } finally {
       await s.close();
     }
