@@ -53,9 +53,24 @@ const WRITE_CHUNK = 250;
  * Redis): a non-finite amount would make a batch fail for ever, so it counts
  * as nothing instead.
  */
-function finiteOnly(key: string, value: unknown): unknown {
-  if (key === 'knownFirst') return undefined;
+function finiteOnly(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? 0 : value;
+}
+
+/**
+ * A delta as APPLY reads it (without `knownFirst`, which only decides
+ * whether it is sent). JSON.stringify with a replacer leaves V8's fast path,
+ * so the replacer only runs when the JSON shows a null, which non-finite
+ * numbers become (or a name that contains the word).
+ */
+function deltaJson(d: AccountDelta): string {
+  let value: Omit<AccountDelta, 'knownFirst'> = d;
+  if (d.knownFirst !== undefined) {
+    const { knownFirst: _, ...rest } = d;
+    value = rest;
+  }
+  const json = JSON.stringify(value);
+  return json.includes('null') ? JSON.stringify(value, finiteOnly) : json;
 }
 
 /** A delta that only says the account was seen (it acted on others): applied without decoding JSON. */
@@ -84,7 +99,7 @@ export function touchOnly(d: AccountDelta): boolean {
 export function deltaArgs(deltas: Iterable<AccountDelta>): string[] {
   const out: string[] = [];
   for (const d of deltas) {
-    if (!touchOnly(d)) out.push(JSON.stringify(d, finiteOnly));
+    if (!touchOnly(d)) out.push(deltaJson(d));
     else if (!(d.knownFirst !== undefined && d.knownFirst <= d.first)) out.push(`T|${d.id}|${d.first}`);
   }
   return out;

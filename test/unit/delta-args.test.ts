@@ -29,4 +29,19 @@ describe('deltaArgs', () => {
     expect(star).not.toContain('knownFirst');
     expect(args).toHaveLength(3);
   });
+
+  it('sends a non-finite amount as 0 (JSON has no Infinity, and a null would fail the batch for ever), and leaves text alone', () => {
+    const deltas = aggregate([like('1', 'fan', 1000), { id: '2', network: 'x', type: 'profile', actor: 'star', name: 'null and void', followers: 10, ts: 1000 }], P);
+    const star = deltas.get('x:star')!;
+    star.outcomes = Infinity;
+    star.posts.p1!.e = NaN;
+    const sent = JSON.parse(deltaArgs([star])[0]!);
+    expect(sent.outcomes).toBe(0);
+    expect(sent.posts.p1.e).toBe(0);
+    expect(sent.name.value).toBe('null and void');
+    // The same delta, finite, goes as it is.
+    star.outcomes = 2.5;
+    star.posts.p1!.e = 1.25;
+    expect(JSON.parse(deltaArgs([star])[0]!)).toMatchObject({ outcomes: 2.5, posts: { p1: { e: 1.25 } }, name: { value: 'null and void' } });
+  });
 });
