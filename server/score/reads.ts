@@ -37,7 +37,8 @@ function entityOf(id: string, h: Record<string, string>, rank: number | null): E
     id,
     name: h.name ?? id,
     kind: h.kind === 'brand' ? 'brand' : 'person',
-    accounts: JSON.parse(h.accounts ?? '[]') as string[],
+    // An account's own record leaves out its kind and its one account (itself).
+    accounts: h.accounts ? (JSON.parse(h.accounts) as string[]) : isAccountId(id) ? [id] : [],
     score: Number(h.s),
     rank: rank === null ? null : rank + 1,
     components,

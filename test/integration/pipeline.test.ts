@@ -37,6 +37,8 @@ describe('pipeline and read API', () => {
 
     const m = await (await fetch(`${t.url}/api/entities/x:mashable`)).json();
     expect(m).toMatchObject({ id: 'x:mashable', name: 'Mashable', kind: 'person', accounts: ['x:mashable'], rank: 1, topics: [] });
+    // Given, not stored: an account's record holds neither its kind nor its one account.
+    expect(await redis.hmGet(makeKeys(t.prefix).score('x:mashable'), ['kind', 'accounts'])).toEqual([null, null]);
     expect(Object.keys(m.components).sort()).toEqual(['amplification', 'endorsements', 'engagement', 'outcomes', 'reach']);
     expect(m.score).toBeGreaterThan(1);
     expect(m.score).toBeLessThanOrEqual(100);
