@@ -53,6 +53,12 @@ export interface IngestStats {
 export interface Ingest {
   /** Validates and makes durable; `items` are parsed JSON values, or UnparsableItems for lines that did not parse. */
   ingest(items: readonly unknown[]): Promise<IngestResult>;
+  /**
+   * Throws the 503 (`unavailable`, with Retry-After) while scoring is more
+   * than `maxLag` events behind. Cheap (the lag is read at most every 200 ms),
+   * so callers ask before parsing a body: refused work costs nothing.
+   */
+  ensureCapacity(): Promise<void>;
   stats: IngestStats;
 }
 
@@ -100,6 +106,12 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
   const lag = lagProbe(redis, keys);
   const stats: IngestStats = { accepted: 0, duplicates: 0, rejected: 0 };
 
+  async function ensureCapacity(): Promise<void> {
+    if (!Number.isFinite(maxLag)) return;
+    const behind = await lag();
+    if (behind > maxLag) throw errors.unavailable(`scoring is ${behind} events behind; send again shortly`, 1);
+  }
+
   async function append(events: NormalizedEvent[], now: number): Promise<[number, number]> {
     const bucket = Math.floor(now / 1000 / windowSec);
     const keyList = [keys.stream, keys.dedupe(bucket), keys.dedupe(bucket - 1)];
@@ -121,6 +133,7 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
 
   return {
     stats,
+    ensureCapacity,
     async ingest(items) {
       const now = clock();
       const rejected: Rejection[] = [];
@@ -134,10 +147,7 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
         if (r.ok) valid.push(r.event);
         else rejected.push({ index, code: r.code, message: r.message });
       });
-      if (valid.length > 0 && Number.isFinite(maxLag)) {
-        const behind = await lag();
-        if (behind > maxLag) throw errors.unavailable(`scoring is ${behind} events behind; send again shortly`, 1);
-      }
+      if (valid.length > 0) await ensureCapacity();
       const [accepted, duplicates] = valid.length > 0 ? await append(valid, now) : [0, 0];
       stats.accepted += accepted;
       stats.duplicates += duplicates;

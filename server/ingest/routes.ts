@@ -56,7 +56,8 @@ const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app, opts) 
     '/api/events',
     {
       bodyLimit: INGEST_BODY_LIMIT,
-      onRequest: requireKey(opts.auth, 'ingest'),
+      // Keys first, then the brake: while scoring is behind, a request is refused before its body is read or parsed.
+      onRequest: [requireKey(opts.auth, 'ingest'), () => opts.ingest.ensureCapacity()],
       schema: {
         summary: 'Ingest activity events',
         description:
@@ -65,7 +66,7 @@ const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app, opts) 
         security: [{ bearer: [] }],
         consumes: ['application/json', 'application/x-ndjson'],
         body: { oneOf: [ActivityEventSchema, { type: 'array', items: ActivityEventSchema, maxItems: MAX_EVENTS_PER_REQUEST }] },
-        response: { 202: IngestResultSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema },
+        response: { 202: IngestResultSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 503: ErrorBodySchema },
       },
       // The schema above documents the body; validation is per event, in the ingest service.
       validatorCompiler: () => () => true,

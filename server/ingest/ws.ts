@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { RawData } from 'ws';
 import { MAX_EVENTS_PER_REQUEST } from '../../shared/event.js';
 import type { IngestAck } from '../../shared/live.js';
+import { AppError } from '../errors.js';
 import { authorized, type AuthConfig } from '../infra/auth.js';
 import type { Ingest } from './ingest.js';
 import { parseNdjson } from './routes.js';
@@ -46,10 +47,26 @@ const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async
       const send = (msg: IngestAck) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
       };
+      // The brake (scoring behind) is expected under load and says so; anything else is logged.
+      const refuse = (err: unknown) => {
+        if (err instanceof AppError && err.code === 'unavailable') {
+          send({ type: 'error', error: { code: err.code, message: err.message } });
+          return;
+        }
+        app.log.error({ err }, 'ws ingest failed');
+        send({ type: 'error', error: { code: 'unavailable', message: 'the events could not be stored; send them again' } });
+      };
       socket.on('message', (data: RawData, isBinary: boolean) => {
         chain = chain.then(async () => {
           if (isBinary) {
             send({ type: 'error', error: { code: 'binary_frame', message: 'send events as text frames' } });
+            return;
+          }
+          // While scoring is behind, a frame is refused before it is parsed.
+          try {
+            await ingest.ensureCapacity();
+          } catch (err) {
+            refuse(err);
             return;
           }
           const items = parseFrame(data.toString());
@@ -61,8 +78,7 @@ const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async
             const r = await ingest.ingest(items);
             send({ type: 'ack', ...r });
           } catch (err) {
-            app.log.error({ err }, 'ws ingest failed');
-            send({ type: 'error', error: { code: 'unavailable', message: 'the events could not be stored; send them again' } });
+            refuse(err);
           }
         });
       });

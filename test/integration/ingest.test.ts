@@ -1,5 +1,6 @@
 /** POST /api/events against the real app and a real Redis: what is accepted, what is refused, and that refusals change nothing. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
 import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
@@ -170,6 +171,17 @@ describe('ingest over HTTP', () => {
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
       expect((await res.json()).error.code).toBe('unavailable');
+      expect(await streamLength(prefix)).toBe(before);
+      // Refused before the body is parsed: a broken body gets the 503 too, not a 400.
+      const broken = await fetch(`${front.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id": ' });
+      expect(broken.status).toBe(503);
+      // Streaming ingest: a frame is refused the same way, with the lag in the message, and nothing is appended.
+      const ws = new WebSocket(`${front.url.replace('http', 'ws')}/ws/ingest`);
+      await new Promise((ok, fail) => ws.once('open', ok).once('error', fail));
+      const answer = new Promise<string>((ok) => ws.once('message', (m) => ok(String(m))));
+      ws.send(JSON.stringify(like('brake-ws')));
+      expect(JSON.parse(await answer)).toEqual({ type: 'error', error: { code: 'unavailable', message: expect.stringMatching(/^scoring is \d+ events behind/) } });
+      ws.close();
       expect(await streamLength(prefix)).toBe(before);
       // A scorer drains the stream; ingest takes events again.
       const scorer = await startApp({ keyPrefix: prefix, roles: new Set(['score']) });
