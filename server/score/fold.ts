@@ -5,7 +5,7 @@
  * HyperLogLog, within about 1%).
  */
 import { laterStamp, type AccountDelta, type Stamped } from './aggregate.js';
-import { POST_CONCAVITY } from './model.js';
+import { postValue as pow } from './model.js';
 import type { AccountSnapshot, TopicState } from './score.js';
 
 interface MemTopic {
@@ -35,8 +35,6 @@ interface MemAccount {
   endorsed: Set<string>;
   topics: Map<string, MemTopic>;
 }
-
-const pow = (x: number) => (x <= 0 ? 0 : x ** POST_CONCAVITY);
 
 export class MemoryState {
   readonly accounts = new Map<string, MemAccount>();

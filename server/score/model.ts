@@ -53,6 +53,11 @@ export function decayTo(sum: number, now: number, p: ModelParams): number {
  */
 export const POST_CONCAVITY = 0.5;
 
+/** A post sum's value: sum^β, nothing for nothing (the APPLY script's `pow`). */
+export function postValue(sum: number): number {
+  return sum <= 0 ? 0 : sum ** POST_CONCAVITY;
+}
+
 /** Weights of what an account receives, by component. */
 export const ENGAGEMENT_WEIGHTS: Partial<Record<EventType, number>> = { like: 1, reply: 3 };
 export const AMPLIFICATION_WEIGHTS: Partial<Record<EventType, number>> = { mention: 2, share: 4 };

@@ -6,7 +6,7 @@
 import type { Entity, Leaderboard, LeaderboardEntry } from '../../shared/api.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
-import { COMPONENT_NAMES, COMPONENT_WEIGHTS, POST_CONCAVITY, SCALES, decayTo, type ModelParams } from './model.js';
+import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, type ModelParams } from './model.js';
 import { isAccountId, type ScoreStore } from './store.js';
 import { rawOf, scoreAccounts } from './score.js';
 
@@ -56,8 +56,8 @@ export function topPosts(h: Record<string, string>, top: number): { value: strin
   const value = new Map<string, number>();
   for (const [k, v] of Object.entries(h)) {
     if (k[1] !== '|' || (k[0] !== 'e' && k[0] !== 'a')) continue;
-    const x = Number(v);
-    if (x > 0) value.set(k.slice(2), (value.get(k.slice(2)) ?? 0) + x ** POST_CONCAVITY);
+    const x = postValue(Number(v));
+    if (x > 0) value.set(k.slice(2), (value.get(k.slice(2)) ?? 0) + x);
   }
   return [...value]
     .map(([post, score]) => ({ value: post, score }))

@@ -36,8 +36,8 @@ local BETA = ${POST_CONCAVITY}
 -- times the memory. The lightest go, so an early heavy engager stays. (Top posts need no set of their
 -- own: every post's sums are in the account's post hash.)
 local TRIM_AT, TRIM_TO = ${TOP_SET_MAX}, ${TOP_SET_KEEP}
-local function trim(key, max, keep)
-  if redis.call('ZCARD', key) > max then redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1)) end
+local function trim(key)
+  if redis.call('ZCARD', key) > TRIM_AT then redis.call('ZREMRANGEBYRANK', key, 0, -(TRIM_TO + 1)) end
 end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
 local function num(x) return tonumber(x or '0') or 0 end
@@ -202,7 +202,7 @@ for i = 5, #ARGV do
   local ek = B .. 'en:' .. id
   local engaged = false
   for who, w in pairs(d.engagerWeights) do redis.call('ZINCRBY', ek, w, who); engaged = true end
-  if engaged then trim(ek, TRIM_AT, TRIM_TO) end
+  if engaged then trim(ek) end
   mark(id)
   end
 end
