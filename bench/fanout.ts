@@ -52,7 +52,9 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
     await post(tick(ENTITIES * 2));
     await sleep(1000);
     const rss0 = rssBytes(server.pid);
-    const clients = spawn(process.execPath, [...process.execArgv, 'bench/fanout-clients.ts', server.url, String(n), String(seconds), String(ENTITIES), String(BOARD_EVERY)], {
+    // With BENCH_CPU_PROF the client process writes its profiles too, in `clients-<n>/` there.
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/clients-${n}`] : [];
+    const clients = spawn(process.execPath, [...process.execArgv, ...prof, 'bench/fanout-clients.ts', server.url, String(n), String(seconds), String(ENTITIES), String(BOARD_EVERY)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const lines = createInterface({ input: clients.stdout! });

@@ -1,6 +1,8 @@
 /** Shared pieces of the benchmarks: a server process on its own Redis, demo events, statistics. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Simulator } from '../server/ingest/demo.js';
 import { freePort } from '../server/infra/redis-server.js';
 import type { RedisClient } from '../server/infra/redis.js';
@@ -21,6 +23,10 @@ export interface ServerProc {
   stop(): Promise<void>;
 }
 
+/** Where the benchmark's servers archive the scored stream, as a server does by default (`BENCH_ARCHIVE_DIR=none`: no archive); removed when the benchmark ends. */
+const archiveRoot = mkdtempSync(join(tmpdir(), 'resonance-bench-archive-'));
+process.once('exit', () => rmSync(archiveRoot, { recursive: true, force: true }));
+
 /**
  * The built server (dist/) as a child process on a free loopback port. With
  * BENCH_CPU_PROF=<dir> in the environment, every server writes a V8 CPU
@@ -31,7 +37,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // BENCH_SERVER=<path to server.js> measures another build (say, the previous release) with the same harness.
   const child = spawn(process.execPath, [...prof, process.env.BENCH_SERVER ?? 'dist/server/server.js'], {
-    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ARCHIVE_DIR: process.env.BENCH_ARCHIVE_DIR ?? archiveRoot, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

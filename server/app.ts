@@ -31,6 +31,7 @@ import entityRoutes from './routes/entities.js';
 import healthRoutes from './routes/health.js';
 import { createEntities, type Entities } from './score/entities.js';
 import { checkLandmark, modelParams } from './score/model.js';
+import { archiveDirFor, startArchiver, type Archiver } from './score/archive.js';
 import { dropLegacyKeys } from './score/legacy.js';
 import { createReads } from './score/reads.js';
 import { createScoreStore, type ScoreChange } from './score/store.js';
@@ -47,6 +48,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     ingest: Ingest | null;
     pipeline: Pipeline | null;
+    archiver: Archiver | null;
     hub: LiveHub | null;
     entities: Entities;
   }
@@ -94,6 +96,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   fastify.decorate('ingest', null);
   fastify.decorate('pipeline', null);
+  fastify.decorate('archiver', null);
   fastify.decorate('hub', null);
 
   if (opts.roles.has('ingest')) {
@@ -122,9 +125,15 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
         changes,
         sweepStaleMs: params.halfLifeMs / 720,
       });
+      if (opts.archiveDir) {
+        const dir = archiveDirFor(opts.archiveDir, opts.keyPrefix);
+        fastify.archiver = startArchiver({ redis, keys, dir, log: fastify.log, instance: `${hostname()}-${process.pid}-${keys.base}` });
+        fastify.log.info({ dir }, 'scored events are archived here, then trimmed from the stream');
+      }
     });
     fastify.addHook('preClose', async () => {
       await fastify.pipeline?.stop();
+      await fastify.archiver?.stop();
     });
     // Another process pushes: hand it the changes through Redis.
     if (!opts.roles.has('push')) changes.subscribe((c) => void redis.publish(changesChannel, JSON.stringify(c)).catch(() => {}));
@@ -162,6 +171,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
     keys,
     gauges: {
       pipeline: () => fastify.pipeline?.stats ?? null,
+      archiver: () => fastify.archiver?.stats ?? null,
       ingest: () => fastify.ingest?.stats ?? null,
       liveClients: () => (fastify.hasDecorator('io') ? fastify.io.of('/live').sockets.size : 0),
     },

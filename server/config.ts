@@ -2,6 +2,7 @@
  * Configuration from environment variables and command-line flags (flags win).
  * Every setting is listed in `HELP` and in the README.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export type Role = 'all' | 'ingest' | 'score' | 'push';
@@ -13,6 +14,12 @@ export interface Config {
   /** Unset: the server owns a private redis-server with its data under `dataDir`. */
   redisUrl: string | undefined;
   dataDir: string;
+  /**
+   * Where the scored part of the stream is archived (gzip segments, one
+   * folder per key prefix) before it is trimmed from Redis; unset keeps the
+   * whole log in the stream.
+   */
+  archiveDir?: string;
   /** Prefix of every Redis key; holds a Cluster hash tag so one script's keys share a slot. */
   keyPrefix: string;
   ingestKeys: string[];
@@ -42,6 +49,9 @@ Options (each also read from the environment variable shown):
   --redis-url URL       REDIS_URL        use this Redis; unset: start a private
                                          redis-server (from PATH) under --data-dir
   --data-dir DIR        DATA_DIR         private Redis data (default ./data)
+  --archive-dir DIR     ARCHIVE_DIR      where scored events are archived before they are
+                                         trimmed from the Redis stream (default
+                                         DATA_DIR/archive; none: keep them all in Redis)
   --key-prefix P        KEY_PREFIX       prefix of every Redis key (default {rs})
   --ingest-keys K1,K2   INGEST_KEYS      bearer keys accepted by the ingest endpoints
   --admin-key K         ADMIN_KEY        bearer key for the admin endpoints
@@ -73,6 +83,7 @@ const FLAGS = {
   host: 'HOST',
   'redis-url': 'REDIS_URL',
   'data-dir': 'DATA_DIR',
+  'archive-dir': 'ARCHIVE_DIR',
   'key-prefix': 'KEY_PREFIX',
   'ingest-keys': 'INGEST_KEYS',
   'admin-key': 'ADMIN_KEY',
@@ -129,12 +140,15 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`--log-level must be fatal, error, warn, info, debug, trace or silent, got "${logLevel}"`);
   }
+  const dataDir = get('data-dir') ?? './data';
+  const archive = get('archive-dir') ?? join(dataDir, 'archive');
   return {
     help: values.help === true,
     port: num('PORT', get('port'), 8080, 0, 65535),
     host: get('host') ?? '127.0.0.1',
     redisUrl: get('redis-url') || undefined,
-    dataDir: get('data-dir') ?? './data',
+    dataDir,
+    ...(archive === 'none' || archive === '' ? {} : { archiveDir: archive }),
     keyPrefix: get('key-prefix') ?? '{rs}',
     ingestKeys: list(get('ingest-keys')),
     adminKey: get('admin-key') || undefined,

@@ -6,7 +6,11 @@
 export interface Keys {
   /** `<prefix>:`, the start of every key. */
   base: string;
-  /** The durable event log (a stream); fields `e` (event JSON) and `q` (actor's score at ingest). */
+  /**
+   * The durable event log (a stream); fields `e` (event JSON), `q` (actor's
+   * score at ingest) and `f` (actor's first sight). With an archive, its
+   * scored part moves to disk and is trimmed from here.
+   */
   stream: string;
   /** Consumer group of the scorers. */
   group: string;
@@ -24,6 +28,14 @@ export interface Keys {
   owner: string;
   /** Set of registered entity ids. */
   entities: string;
+  /**
+   * Hash: the archive of the stream on disk (`score/archive.ts`): `id` = last
+   * stream id archived (the stream holds nothing older), `n` = entries
+   * archived, `file` and `size` = the current segment and its committed length.
+   */
+  archive: string;
+  /** The archiving process's lease (one archives at a time). */
+  archiveLease: string;
   dedupe(bucket: number): string;
   /** Account state hash (see the APPLY script). */
   account(id: string): string;
@@ -65,6 +77,8 @@ export function makeKeys(prefix: string): Keys {
     legacyAccountScores: `${b}as`,
     owner: `${b}owner`,
     entities: `${b}entities`,
+    archive: `${b}archive`,
+    archiveLease: `${b}archive:lease`,
     dedupe: (bucket) => `${b}dd:${bucket}`,
     account: (id) => `${b}a:${id}`,
     posts: (id) => `${b}p:${id}`,

@@ -42,21 +42,24 @@ export interface AggregatedBatch extends Omit<Batch, 'events'> {
   clock: number;
 }
 
-export function decodeEntries(): OperatorFunction<RawEntry, DecodedEntry> {
-  return map(({ id, json, q, f }) => {
-    try {
-      const event = JSON.parse(json) as StreamEvent;
-      if (typeof event !== 'object' || event === null) return { id, event: null };
-      if (q !== undefined && Number.isFinite(Number(q))) event.q = Number(q);
-      if (f) {
-        const first = Number(f);
-        if (Number.isFinite(first)) event.f = first;
-      }
-      return { id, event };
-    } catch {
-      return { id, event: null };
+/** Decodes one entry; an entry that cannot be read gets a null event. */
+export function decodeEntry({ id, json, q, f }: RawEntry): DecodedEntry {
+  try {
+    const event = JSON.parse(json) as StreamEvent;
+    if (typeof event !== 'object' || event === null) return { id, event: null };
+    if (q !== undefined && Number.isFinite(Number(q))) event.q = Number(q);
+    if (f) {
+      const first = Number(f);
+      if (Number.isFinite(first)) event.f = first;
     }
-  });
+    return { id, event };
+  } catch {
+    return { id, event: null };
+  }
+}
+
+export function decodeEntries(): OperatorFunction<RawEntry, DecodedEntry> {
+  return map(decodeEntry);
 }
 
 /** Emits a batch when `maxSize` entries have arrived or `maxWaitMs` has passed with at least one. */
@@ -74,15 +77,20 @@ export function microBatch(maxSize: number, maxWaitMs: number, scheduler: Schedu
     );
 }
 
-export function aggregateBatches(params: ModelParams): OperatorFunction<Batch, AggregatedBatch> {
-  return map((b) => ({
+/** Folds a batch into per-account deltas. */
+export function aggregateBatch(b: Batch, params: ModelParams): AggregatedBatch {
+  return {
     ids: b.ids,
     first: b.first,
     last: b.last,
     events: b.events.length,
     clock: b.events.reduce((m, e) => Math.max(m, e.ts), 0),
     deltas: aggregate(b.events, params),
-  }));
+  };
+}
+
+export function aggregateBatches(params: ModelParams): OperatorFunction<Batch, AggregatedBatch> {
+  return map((b) => aggregateBatch(b, params));
 }
 
 /** Orders stream ids ("ms-seq"): negative when a < b. The empty id sorts first. */

@@ -6,6 +6,8 @@ import type { RedisClient } from '../infra/redis.js';
 export interface Gauges {
   /** Null when this process runs no pipeline (another role scores). */
   pipeline: () => { running: boolean; eventsScored: number; entriesAcked: number; batches: number; writes: number; applySecondsTotal: number; lastError: string | null } | null;
+  /** Null when this process does not archive. */
+  archiver: () => { archived: number; blocked: string | null } | null;
   ingest: () => { accepted: number; duplicates: number; rejected: number } | null;
   liveClients: () => number;
 }
@@ -48,7 +50,13 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_batch_apply_seconds_total', 'counter', 'Time spent applying batches.', p.applySecondsTotal);
       metric('resonance_pipeline_running', 'gauge', '1 while the pipeline runs.', p.running ? 1 : 0);
     }
+    const a = gauges.archiver();
+    if (a) {
+      metric('resonance_archive_events_total', 'counter', 'Stream entries this process archived to disk (then trimmed from the stream).', a.archived);
+      metric('resonance_archive_blocked', 'gauge', '1 while archiving is paused because the archive on disk is missing or damaged (the log says why).', a.blocked ? 1 : 0);
+    }
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
+    metric('resonance_stream_length', 'gauge', 'Entries in the Redis stream (not yet archived, or no archive).', await redis.xLen(keys.stream).catch(() => 0));
     try {
       for (const g of await redis.xInfoGroups(keys.stream)) {
         if (g.name !== keys.group) continue;

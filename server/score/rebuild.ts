@@ -1,27 +1,36 @@
 /**
- * Rebuild: replays the durable stream into an empty score state. The event
- * log, the deduplication window and the entity registry are kept; every
- * derived key (account state, scores, leaderboards, history) is deleted, the
- * consumer group is reset to the start of the stream, the pipeline applies
- * every entry, and every entity is scored at the final clock. Because each
- * entry carries the weight its actor had at ingest, the replay reaches the
- * same state as the live run.
+ * Rebuild: replays the durable log into an empty score state. The event
+ * log (the archive on disk and the stream), the deduplication window and
+ * the entity registry are kept; every derived key (account state, scores,
+ * leaderboards, history) is deleted; the archived entries are applied in
+ * order, then the consumer group is reset and the pipeline applies what the
+ * stream holds past them; every entity is then scored at the final clock.
+ * Because each entry carries the weight its actor had at ingest, the replay
+ * reaches the same state as the live run.
  */
 import { Subject } from 'rxjs';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
+import { aggregateBatch, compareStreamIds, decodeEntry } from '../pipeline/operators.js';
 import { startPipeline } from '../pipeline/pipeline.js';
+import { archiveState, readArchive } from './archive.js';
 import type { ModelParams } from './model.js';
 import { createScoreStore } from './store.js';
 
 export interface RebuildResult {
+  /** Entries replayed, archived ones included. */
   entries: number;
+  /** Of which from the archive on disk. */
+  archived: number;
   entities: number;
   seconds: number;
 }
 
 export class ScorerActiveError extends Error {}
+
+/** The archive the rebuild would need is not there, or not whole: nothing was changed. */
+export class ArchiveMissingError extends Error {}
 
 /** Consumers of the group that read within `idleMs`: a live scorer would race the rebuild. */
 export async function activeScorers(redis: RedisClient, keys: Keys, idleMs = 10_000): Promise<string[]> {
@@ -56,20 +65,50 @@ export async function rebuild(opts: {
   log: FastifyBaseLogger;
   force?: boolean;
   batchMaxSize?: number;
+  /** Where the archived part of the log is (the server's archive directory for this key prefix). */
+  archiveDir?: string;
 }): Promise<RebuildResult> {
   const { redis, keys, params, log } = opts;
   const t0 = performance.now();
+  const batch = opts.batchMaxSize ?? 1000;
   const active = await activeScorers(redis, keys);
   if (active.length > 0 && !opts.force) {
     throw new ScorerActiveError(`scorers are running (${active.join(', ')}); stop them first, or pass --force`);
   }
+  // The archive is checked whole before anything is deleted.
+  const archive = await archiveState(redis, keys);
+  if (archive.n > 0) {
+    if (!opts.archiveDir) throw new ArchiveMissingError(`${archive.n} events of the log are archived on disk: give the archive directory (ARCHIVE_DIR)`);
+    let found = 0;
+    try {
+      for await (const chunk of readArchive(opts.archiveDir, archive, 10_000)) found += chunk.length;
+    } catch (err) {
+      throw new ArchiveMissingError(`the archive in ${opts.archiveDir} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (found !== archive.n) throw new ArchiveMissingError(`the archive in ${opts.archiveDir} holds ${found} events where ${archive.n} were archived: run the rebuild where the whole archive is`);
+  }
   await redis.xGroupDestroy(keys.stream, keys.group).catch(() => 0);
   const deleted = await deleteDerived(redis, keys);
   log.info({ deleted }, 'rebuild: derived keys deleted');
-  const entries = await redis.xLen(keys.stream);
-  const newest = entries > 0 ? await redis.xRevRange(keys.stream, '+', '-', { COUNT: 1 }) : [];
-  const last = newest?.[0]?.id ?? '';
   const store = createScoreStore(redis, keys, params);
+
+  // The archived part, in stream order, batch by batch (the dirty marks pile up until every entity is scored at the end).
+  let watermark = '';
+  if (archive.n > 0) {
+    for await (const raw of readArchive(opts.archiveDir!, archive, batch)) {
+      const decoded = raw.map(decodeEntry);
+      const b = aggregateBatch({ ids: raw.map((r) => r.id), first: raw[0]!.id, last: raw[raw.length - 1]!.id, events: decoded.flatMap((d) => (d.event ? [d.event] : [])) }, params);
+      await store.apply(b.deltas.values(), watermark, b.last, b.clock);
+      watermark = b.last;
+    }
+    log.info({ events: archive.n }, 'rebuild: archive applied');
+  }
+
+  // Then the stream, past what the archive held (entries at or below the watermark are skipped).
+  const inStream = await redis.xLen(keys.stream);
+  const overlap = archive.id === '' ? 0 : ((await redis.xRange(keys.stream, '-', archive.id)) ?? []).length;
+  const newest = inStream > 0 ? await redis.xRevRange(keys.stream, '+', '-', { COUNT: 1 }) : [];
+  const last = newest?.[0]?.id ?? '';
   const pipeline = await startPipeline({
     redisUrl: opts.redisUrl,
     redis,
@@ -77,7 +116,7 @@ export async function rebuild(opts: {
     store,
     params,
     consumer: `rebuild-${process.pid}`,
-    batchMaxSize: opts.batchMaxSize ?? 1000,
+    batchMaxSize: batch,
     batchMaxWaitMs: 5,
     // Everything is scored again at the end: write rarely on the way.
     writeEveryMs: 1000,
@@ -87,7 +126,7 @@ export async function rebuild(opts: {
     sweepStaleMs: Number.MAX_SAFE_INTEGER,
   });
   try {
-    while (last !== '' && (await store.watermark()) !== last) {
+    while (last !== '' && compareStreamIds(await store.watermark(), last) < 0) {
       if (pipeline.stats.lastError) log.warn({ error: pipeline.stats.lastError }, 'rebuild: pipeline error, retrying');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -96,5 +135,5 @@ export async function rebuild(opts: {
   }
   await store.rescoreAll();
   const entities = await redis.zCard(keys.scoredAt);
-  return { entries, entities, seconds: (performance.now() - t0) / 1000 };
+  return { entries: archive.n + inStream - overlap, archived: archive.n, entities, seconds: (performance.now() - t0) / 1000 };
 }

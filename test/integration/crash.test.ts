@@ -2,13 +2,19 @@
  * The process is killed (SIGKILL) in the middle of a stream of acknowledged
  * events, restarted, and the producer resends what it had no answer for (and,
  * being at-least-once, one batch it had). Every score must then equal that of
- * a clean run of the same events: nothing lost, nothing counted twice.
+ * a clean run of the same events: nothing lost, nothing counted twice; and
+ * the log (the archive on disk, then the stream) holds every event once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../server/infra/redis-server.js';
 import { makeKeys } from '../../server/infra/keys.js';
 import { modelParams } from '../../server/score/model.js';
+import { archiveDirFor, archiveState, readArchive } from '../../server/score/archive.js';
+import { compareStreamIds } from '../../server/pipeline/operators.js';
 import { createScoreStore } from '../../server/score/store.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { postEvents, testPrefix, until } from '../helpers/app.js';
@@ -36,10 +42,22 @@ interface Proc {
   exited: Promise<void>;
 }
 
+const archiveRoot = mkdtempSync(join(tmpdir(), 'resonance-crash-'));
+
 async function startServer(prefix: string): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/server.ts'], {
-    env: { ...process.env, REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BATCH_SIZE: '50', BATCH_WAIT_MS: '200' },
+    env: {
+      ...process.env,
+      REDIS_URL: inject('redisUrl'),
+      KEY_PREFIX: prefix,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      BATCH_SIZE: '50',
+      BATCH_WAIT_MS: '200',
+      ARCHIVE_DIR: archiveRoot,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -81,6 +99,7 @@ describe('crash in the middle of a stream', () => {
   afterAll(async () => {
     for (const p of procs) p.child.kill('SIGKILL');
     await redis.close();
+    rmSync(archiveRoot, { recursive: true, force: true });
   });
 
   it('a killed and restarted server ends with exactly the scores of a clean run', async () => {
@@ -140,5 +159,17 @@ describe('crash in the middle of a stream', () => {
       for (const f of ['E', 'A', 'O', 'K']) expect(Number(got[f] ?? 0)).toBeCloseTo(Number(ref[f] ?? 0), 6);
     }
     expect(await redis.zRangeWithScores(keys.leaderboard('global'), 0, -1)).toEqual(await redis.zRangeWithScores(makeKeys(clean).leaderboard('global'), 0, -1));
+
+    // The log: what is archived (the killed process may have archived some) and then what the stream holds past it,
+    // once the restarted process has archived what it scored (its lease waits for the killed one's to lapse).
+    await until(async () => ((await archiveState(redis, keys)).n > 0 ? true : undefined), 30_000, 'archive caught up');
+    const archive = await archiveState(redis, keys);
+    const ids: string[] = [];
+    for await (const chunk of readArchive(archiveDirFor(archiveRoot, crashed), archive)) for (const r of chunk) ids.push((JSON.parse(r.json) as { id: string }).id);
+    const tail = ((await redis.xRange(keys.stream, '-', '+')) ?? []).filter((m) => compareStreamIds(m.id, archive.id) > 0);
+    for (const m of tail) ids.push((JSON.parse(m.message.e!) as { id: string }).id);
+    expect(ids.length).toBe(BATCHES * PER_BATCH);
+    expect(new Set(ids).size).toBe(BATCHES * PER_BATCH);
+    expect(archive.n).toBeGreaterThan(0);
   });
 });

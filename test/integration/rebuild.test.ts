@@ -1,35 +1,15 @@
 /** Property 11 on real Redis: a rebuild from the log, and another order with duplicates. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { makeKeys, type Keys } from '../../server/infra/keys.js';
+import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { Simulator } from '../../server/ingest/demo.js';
 import { modelParams } from '../../server/score/model.js';
 import { rebuild, ScorerActiveError } from '../../server/score/rebuild.js';
 import { createScoreStore } from '../../server/score/store.js';
-import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
+import { postEvents, startApp, type TestApp } from '../helpers/app.js';
+import { drained, silent, snapshot } from '../helpers/state.js';
 
 const DAY = 86_400_000;
-const silent = { info() {}, warn() {}, error() {}, debug() {}, fatal() {}, trace() {}, child() { return silent; }, level: 'silent', silent() {} } as never;
-
-async function drained(t: TestApp): Promise<void> {
-  await until(() => (t.app.ingest!.stats.accepted === t.app.pipeline!.stats.eventsScored ? true : undefined), 30_000, 'pipeline drained');
-}
-
-/** Every entity's score record and every leaderboard, as comparable values. */
-async function snapshot(redis: RedisClient, keys: Keys) {
-  const scopes: string[] = [];
-  for await (const batch of redis.scanIterator({ MATCH: `${keys.leaderboard('')}*`, COUNT: 500 })) scopes.push(...batch);
-  const boards: Record<string, { value: string; score: number }[]> = {};
-  for (const k of scopes.sort()) boards[k.slice(keys.base.length)] = await redis.zRangeWithScores(k, 0, -1);
-  const ids = (boards['lb:global'] ?? []).map((m) => m.value);
-  const entities: Record<string, Record<string, string>> = {};
-  for (const id of ids) {
-    const { s, topics, accounts, name, kind, scopes: sc, ...rest } = await redis.hGetAll(keys.score(id));
-    const components = Object.fromEntries(Object.entries(rest).filter(([k]) => k.startsWith('c:')));
-    entities[id] = { s: s!, topics: topics!, accounts: accounts!, name: name!, kind: kind!, scopes: sc!, ...components };
-  }
-  return { boards, entities };
-}
 
 describe('determinism', () => {
   let redis: RedisClient;

@@ -1,0 +1,28 @@
+/** Reading a test app's score state as comparable values. */
+import type { Keys } from '../../server/infra/keys.js';
+import type { RedisClient } from '../../server/infra/redis.js';
+import { until, type TestApp } from './app.js';
+
+/** A logger that says nothing. */
+export const silent = { info() {}, warn() {}, error() {}, debug() {}, fatal() {}, trace() {}, child() { return silent; }, level: 'silent', silent() {} } as never;
+
+/** Resolves once every event the app accepted is scored. */
+export async function drained(t: TestApp): Promise<void> {
+  await until(() => (t.app.ingest!.stats.accepted === t.app.pipeline!.stats.eventsScored ? true : undefined), 30_000, 'pipeline drained');
+}
+
+/** Every entity's score record and every leaderboard, as comparable values. */
+export async function snapshot(redis: RedisClient, keys: Keys) {
+  const scopes: string[] = [];
+  for await (const batch of redis.scanIterator({ MATCH: `${keys.leaderboard('')}*`, COUNT: 500 })) scopes.push(...batch);
+  const boards: Record<string, { value: string; score: number }[]> = {};
+  for (const k of scopes.sort()) boards[k.slice(keys.base.length)] = await redis.zRangeWithScores(k, 0, -1);
+  const ids = (boards['lb:global'] ?? []).map((m) => m.value);
+  const entities: Record<string, Record<string, string>> = {};
+  for (const id of ids) {
+    const { s, topics, accounts, name, kind, scopes: sc, ...rest } = await redis.hGetAll(keys.score(id));
+    const components = Object.fromEntries(Object.entries(rest).filter(([k]) => k.startsWith('c:')));
+    entities[id] = { s: s!, topics: topics!, accounts: accounts!, name: name!, kind: kind!, scopes: sc!, ...components };
+  }
+  return { boards, entities };
+}
