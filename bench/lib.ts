@@ -26,6 +26,8 @@ export interface ServerProc {
 /** Where the benchmark's servers archive the scored stream, as a server does by default (`BENCH_ARCHIVE_DIR=none`: no archive); removed when the benchmark ends. */
 const archiveRoot = mkdtempSync(join(tmpdir(), 'resonance-bench-archive-'));
 process.once('exit', () => rmSync(archiveRoot, { recursive: true, force: true }));
+/** The archive folder the benchmark's servers use, or null when they keep the whole log in the stream. */
+export const benchArchiveDir = (): string | null => (process.env.BENCH_ARCHIVE_DIR === 'none' ? null : (process.env.BENCH_ARCHIVE_DIR ?? archiveRoot));
 
 /**
  * The built server (dist/) as a child process on a free loopback port. With

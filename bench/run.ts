@@ -10,16 +10,17 @@
  *   npm run bench -- --only fanout      # some parts only (prints, writes nothing)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
+import { archiveDirFor } from '../server/score/archive.js';
 import * as SCRIPTS from '../server/score/scripts.js';
 import { Script } from '../server/infra/script.js';
-import { commandProfile, demoEvents, dropPrefix, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
+import { benchArchiveDir, commandProfile, demoEvents, dropPrefix, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
@@ -169,7 +170,7 @@ try {
   const ingestAlone: number[] = [];
   const http: Throughput[] = [];
   const ws: Throughput[] = [];
-  let memory: { perAccount: number; accounts: number; serverRss: number } | null = null;
+  let memory: { perAccount: number; accounts: number; serverRss: number; streamEntries: number; streamBytes: number; archived: number; archiveBytes: number } | null = null;
   let profile: ReturnType<typeof commandProfile> = { perEvent: NaN, top: [], usecPerEvent: [] };
   let scripts: [string, number][] = [];
   let drainSeconds = NaN;
@@ -226,7 +227,23 @@ try {
           const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
           let dedupe = 0;
           for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) for (const k of keys) dedupe += Number((await admin.memoryUsage(k)) ?? 0);
-          memory = { accounts, perAccount: ((await usedMemory()) - used0 - streamBytes - dedupe) / Math.max(1, accounts), serverRss: rssBytes(server.pid) };
+          const perAccount = ((await usedMemory()) - used0 - streamBytes - dedupe) / Math.max(1, accounts);
+          const serverRss = rssBytes(server.pid);
+          // The archive on disk: what left the stream once scored (a folder per key prefix, as the server names it).
+          await drained(server.url, 30);
+          await sleep(2500);
+          const archiveRoot = benchArchiveDir();
+          const archiveDir = archiveRoot ? archiveDirFor(archiveRoot, prefix) : null;
+          const archiveBytes = archiveDir && existsSync(archiveDir) ? readdirSync(archiveDir).reduce((n, f) => n + statSync(join(archiveDir, f)).size, 0) : 0;
+          memory = {
+            accounts,
+            perAccount,
+            serverRss,
+            streamEntries: await admin.xLen(`${prefix}:events`),
+            streamBytes: Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0),
+            archived: Number((await admin.hGet(`${prefix}:archive`, 'n')) ?? 0),
+            archiveBytes,
+          };
         }
         await server.stop();
       }
@@ -251,6 +268,12 @@ try {
     if (memory) {
       row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts after every run, stream and dedupe excluded)`, fmt(memory.perAccount), '', '']);
       row(['server RSS after the last run, MB', fmt(memory.serverRss / 1e6), '', '']);
+      row([
+        'the Redis stream after the last run (scored entries go to the archive on disk, then leave the stream), MB',
+        fmt(memory.streamBytes / 1e6, 1),
+        `${fmt(memory.streamEntries)} entries in the stream; ${fmt(memory.archived)} archived in ${fmt(memory.archiveBytes / 1e6, 1)} MB on disk (${fmt(memory.archiveBytes / Math.max(1, memory.archived), 1)} B per event)`,
+        '',
+      ]);
     }
   }
 
