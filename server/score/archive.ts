@@ -80,12 +80,13 @@ export interface Archiver {
   stop(): Promise<void>;
 }
 
-/** KEYS = [lease]; ARGV = [instance, ttl ms]. Takes or renews the lease; 1 if held. */
+/** KEYS = [lease]; ARGV = [instance, ttl ms]. Renews the lease (1) or takes it (2: it had lapsed or was another's); 0 if another holds it. */
 const LEASE = new Script(`
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+if cur then return 1 end
+return 2
 `);
 
 /** KEYS = [lease]; ARGV = [instance]. Gives the lease up if held. */
@@ -254,13 +255,17 @@ export function startArchiver(opts: ArchiverOptions): Archiver {
   }
 
   async function runOnce(): Promise<number> {
-    if ((await LEASE.run(redis, [keys.archiveLease], [opts.instance, String(leaseMs)])) !== 1) {
+    const lease = await LEASE.run(redis, [keys.archiveLease], [opts.instance, String(leaseMs)]);
+    // Taken anew (it lapsed, so another process may have archived meanwhile): the disk is checked again.
+    if (lease !== 1) {
       if (held) await closeHandle();
       held = false;
-      return 0;
+      if (lease === 0) return 0;
     }
     const state = await archiveState(redis, keys);
-    if (!held || stats.blocked) {
+    // A commit this process did not make also means the disk must be checked again.
+    const foreign = handle !== null && (handle.file !== state.file || handle.size !== state.size);
+    if (!held || stats.blocked || foreign) {
       if (!(await recover(state))) return 0;
       held = true;
     }
