@@ -15,7 +15,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import fp from 'fastify-plugin';
 import { Subject, type Observable } from 'rxjs';
 import type { Config } from './config.js';
-import { AppError, errors } from './errors.js';
+import { AppError, errors, storeError } from './errors.js';
 import { isOpen } from './infra/auth.js';
 import redisPlugin, { connectRedis } from './infra/redis.js';
 import { createIngest, type Ingest } from './ingest/ingest.js';
@@ -67,7 +67,9 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
       if (err.headers) reply.headers(err.headers);
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
-    const mapped = mapFastifyError(err, String(req.headers['content-type'] ?? 'none'));
+    const mapped = mapFastifyError(err, String(req.headers['content-type'] ?? 'none')) ?? storeError(err);
+    if (mapped?.code === 'store_unavailable') req.log.warn({ err }, 'the store (Redis) cannot be reached');
+    if (mapped?.headers) reply.headers(mapped.headers);
     if (mapped) return reply.code(mapped.statusCode).send({ error: { code: mapped.code, message: mapped.message, ...(mapped.details ? { details: mapped.details } : {}) } });
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error; the server log has the details' } });

@@ -3,6 +3,18 @@
  * a status and a message. Handlers throw these; the error handler shapes them
  * as `{ error: { code, message, details? } }`.
  */
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ErrorReply,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from 'redis';
+
 export class AppError extends Error {
   constructor(
     readonly code: string,
@@ -31,4 +43,30 @@ export const errors = {
   conflict: (message: string) => new AppError('conflict', 409, message),
   unavailable: (message: string, retryAfterSec?: number) =>
     new AppError('unavailable', 503, message, undefined, retryAfterSec ? { 'retry-after': String(retryAfterSec) } : undefined),
+  storeUnavailable: () =>
+    new AppError('store_unavailable', 503, 'the store (Redis) cannot be reached; nothing was stored, send again shortly', undefined, { 'retry-after': '2' }),
 };
+
+/** Redis replies that mean "not now" rather than "wrong": loading its data after a restart, a replica, a failover. */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * The 503 an error of the store's connection becomes (Redis down,
+ * restarting, loading, unreachable), or null for any other error. Nothing
+ * was acknowledged: the producer sends again, and deduplication keeps a
+ * repeat from counting twice.
+ */
+export function storeError(err: unknown): AppError | null {
+  const connection =
+    err instanceof ClientClosedError ||
+    err instanceof ClientOfflineError ||
+    err instanceof ConnectionTimeoutError ||
+    err instanceof DisconnectsClientError ||
+    err instanceof ReconnectStrategyError ||
+    err instanceof SocketClosedUnexpectedlyError ||
+    err instanceof SocketTimeoutError ||
+    err instanceof TimeoutError ||
+    (err instanceof ErrorReply && TRANSIENT_REPLY.test(err.message)) ||
+    (err instanceof Error && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes((err as NodeJS.ErrnoException).code ?? ''));
+  return connection ? errors.storeUnavailable() : null;
+}

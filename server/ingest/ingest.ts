@@ -14,7 +14,7 @@ import { validateEvent } from '../../shared/validate.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
-import { errors } from '../errors.js';
+import { errors, storeError } from '../errors.js';
 
 /**
  * KEYS = [stream, dedupe bucket now, dedupe bucket before];
@@ -107,8 +107,12 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
   const stats: IngestStats = { accepted: 0, duplicates: 0, rejected: 0 };
 
   async function ensureCapacity(): Promise<void> {
+    // While the connection is down (Redis restarting, unreachable), say so at once rather than queue the request.
+    if (!redis.isReady) throw errors.storeUnavailable();
     if (!Number.isFinite(maxLag)) return;
-    const behind = await lag();
+    const behind = await lag().catch((err: unknown) => {
+      throw storeError(err) ?? err;
+    });
     if (behind > maxLag) throw errors.unavailable(`scoring is ${behind} events behind; send again shortly`, 1);
   }
 
@@ -147,8 +151,16 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
         if (r.ok) valid.push(r.event);
         else rejected.push({ index, code: r.code, message: r.message });
       });
-      if (valid.length > 0) await ensureCapacity();
-      const [accepted, duplicates] = valid.length > 0 ? await append(valid, now) : [0, 0];
+      let appended: [number, number] = [0, 0];
+      if (valid.length > 0) {
+        await ensureCapacity();
+        try {
+          appended = await append(valid, now);
+        } catch (err) {
+          throw storeError(err) ?? err;
+        }
+      }
+      const [accepted, duplicates] = appended;
       stats.accepted += accepted;
       stats.duplicates += duplicates;
       stats.rejected += rejected.length;

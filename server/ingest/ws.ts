@@ -9,7 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { RawData } from 'ws';
 import { MAX_EVENTS_PER_REQUEST } from '../../shared/event.js';
 import type { IngestAck } from '../../shared/live.js';
-import { AppError } from '../errors.js';
+import { AppError, storeError } from '../errors.js';
 import { authorized, type AuthConfig } from '../infra/auth.js';
 import type { Ingest } from './ingest.js';
 import { parseNdjson } from './routes.js';
@@ -47,10 +47,11 @@ const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async
       const send = (msg: IngestAck) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
       };
-      // The brake (scoring behind) is expected under load and says so; anything else is logged.
+      // The brake (scoring behind) and a store that cannot be reached say so (the producer sends again); anything else is logged.
       const refuse = (err: unknown) => {
-        if (err instanceof AppError && err.code === 'unavailable') {
-          send({ type: 'error', error: { code: err.code, message: err.message } });
+        const known = err instanceof AppError && err.statusCode === 503 ? err : storeError(err);
+        if (known) {
+          send({ type: 'error', error: { code: known.code, message: known.message } });
           return;
         }
         app.log.error({ err }, 'ws ingest failed');

@@ -16,10 +16,13 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ ok: true }));
 
   app.get('/readyz', { schema: { summary: 'Readiness: Redis reachable and pipeline running', tags: ['health'] } }, async (_req, reply) => {
-    const redisOk = await redis.ping().then(
-      (r) => r === 'PONG',
-      () => false,
-    );
+    // Not connected (Redis restarting, unreachable): no ping, which would wait in the client's queue.
+    const redisOk =
+      redis.isReady &&
+      (await redis.ping().then(
+        (r) => r === 'PONG',
+        () => false,
+      ));
     const p = gauges.pipeline();
     const pipelineOk = p === null || p.running;
     const ok = redisOk && pipelineOk;
