@@ -61,13 +61,17 @@ const lines = createInterface({ input: process.stdin });
 await new Promise<void>((ok) => lines.once('line', () => ok()));
 counting = true;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 counting = false;
 const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+/** Share of one core this process used over the window: at ~1 it is the clients, not the server, that cannot keep up. */
+const clientCores = (cpu.user + cpu.system) / 1e6 / elapsed;
 latencies.sort((a, b) => a - b);
 const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
 const connectedAtEnd = sockets.filter((s) => s.connected).length;
-process.stdout.write(`${JSON.stringify({ delivered, perSec: delivered / elapsed, p50: q(0.5), p99: q(0.99), samples: latencies.length, connectedAtEnd, failed })}\n`);
+process.stdout.write(`${JSON.stringify({ delivered, perSec: delivered / elapsed, p50: q(0.5), p99: q(0.99), clientCores, samples: latencies.length, connectedAtEnd, failed })}\n`);
 for (const s of sockets) s.disconnect();
 lines.close();
 process.exit(0);

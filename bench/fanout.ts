@@ -18,6 +18,10 @@ export interface FanoutResult {
   p99: number;
   rssPerClient: number;
   serverCpuUsPerUpdate: number;
+  /** Cores the client process used over the window (1 = all of one). */
+  clientCores: number;
+  /** Cores the server used over the window. */
+  serverCores: number;
   /** Events per second the feeder offered. */
   load: number;
 }
@@ -80,6 +84,8 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
       p99: r.p99 ?? NaN,
       rssPerClient: (Math.max(rss1, rssBytes(server.pid)) - rss0) / Math.max(1, n),
       serverCpuUsPerUpdate: (cpu * 1e6) / Math.max(1, r.delivered ?? 0),
+      clientCores: r.clientCores ?? NaN,
+      serverCores: cpu / seconds,
       load: LOAD,
     });
     lines.close();

@@ -326,9 +326,9 @@ try {
     const fan = await runFanout(redis.url, [500, 2000, 5000], 10);
     results.fanout = fan;
     fanRows.push(
-      '| live clients (connected) | updates delivered/s | p50 / p99 ms, event → client | server RSS per client, KB | server CPU per update, µs |',
-      '| ---: | ---: | ---: | ---: | ---: |',
-      ...fan.map((f) => `| ${fmt(f.clients)} (${fmt(f.connected)}) | ${fmt(f.perSec)} | ${fmt(f.p50)} / ${fmt(f.p99)} | ${fmt(f.rssPerClient / 1000, 1)} | ${fmt(f.serverCpuUsPerUpdate, 1)} |`),
+      '| live clients (connected) | updates delivered/s | p50 / p99 ms, event → client | server RSS per client, KB | server CPU per update, µs | cores used: server / client process |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...fan.map((f) => `| ${fmt(f.clients)} (${fmt(f.connected)}) | ${fmt(f.perSec)} | ${fmt(f.p50)} / ${fmt(f.p99)} | ${fmt(f.rssPerClient / 1000, 1)} | ${fmt(f.serverCpuUsPerUpdate, 1)} | ${fmt(f.serverCores, 2)} / ${fmt(f.clientCores, 2)} |`),
     );
   }
 

@@ -7,7 +7,7 @@ export interface Gauges {
   /** Null when this process runs no pipeline (another role scores). */
   pipeline: () => { running: boolean; eventsScored: number; entriesAcked: number; batches: number; writes: number; applySecondsTotal: number; lastError: string | null } | null;
   /** Null when this process does not archive. */
-  archiver: () => { archived: number; blocked: string | null } | null;
+  archiver: () => { archived: number; blocked: string | null; failures: number } | null;
   ingest: () => { accepted: number; duplicates: number; rejected: number } | null;
   liveClients: () => number;
 }
@@ -56,6 +56,7 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
     const a = gauges.archiver();
     if (a) {
       metric('resonance_archive_events_total', 'counter', 'Stream entries this process archived to disk (then trimmed from the stream).', a.archived);
+      metric('resonance_archive_failures_total', 'counter', 'Archive rounds that failed (Redis away, disk full ...); each is tried again a second later (the log says why).', a.failures);
       metric('resonance_archive_blocked', 'gauge', '1 while archiving is paused because the archive on disk is missing or damaged (the log says why).', a.blocked ? 1 : 0);
     }
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());

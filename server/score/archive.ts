@@ -70,6 +70,8 @@ export interface ArchiverStats {
   archived: number;
   /** Why the archiver holds back (segment missing or damaged), or null. */
   blocked: string | null;
+  /** Rounds that failed (Redis away, disk full ...): each is tried again. */
+  failures: number;
   lastError: string | null;
 }
 
@@ -190,7 +192,7 @@ export function startArchiver(opts: ArchiverOptions): Archiver {
   const chunk = opts.chunk ?? 10_000;
   const segmentBytes = opts.segmentBytes ?? 128 * 1024 * 1024;
   const leaseMs = opts.leaseMs ?? 10_000;
-  const stats: ArchiverStats = { archived: 0, blocked: null, lastError: null };
+  const stats: ArchiverStats = { archived: 0, blocked: null, failures: 0, lastError: null };
   let held = false;
   let handle: { file: string; fh: FileHandle; size: number } | null = null;
   let stopped = false;
@@ -308,6 +310,7 @@ export function startArchiver(opts: ArchiverOptions): Archiver {
       },
       (err: unknown) => {
         stats.lastError = err instanceof Error ? err.message : String(err);
+        stats.failures += 1;
         log.warn({ err }, 'archive round failed; retrying');
         if (!stopped) timer = setTimeout(loop, Math.max(everyMs, 1000));
       },

@@ -4,7 +4,7 @@
  * stop before a commit loses nothing; a missing archive stops the trimming
  * and the rebuild rather than an event.
  */
-import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -72,6 +72,7 @@ describe('the archive', () => {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^resonance_archive_events_total ${events.length}$`, 'm'));
     expect(metrics).toMatch(/^resonance_archive_blocked 0$/m);
+    expect(metrics).toMatch(/^resonance_archive_failures_total 0$/m);
     expect(Number(/^resonance_stream_length (\d+)$/m.exec(metrics)?.[1])).toBeLessThan(100);
   });
 
@@ -164,5 +165,26 @@ describe('the archive', () => {
     const r = await rebuild({ redis, redisUrl: inject('redisUrl'), keys, params, log: silent, force: true, archiveDir: `${dir}-elsewhere` });
     expect(r.entries).toBe(events.length);
     expect(await snapshot(redis, keys)).toEqual(live);
+  });
+
+  it('a round that cannot write is counted and tried again, and trims nothing', async () => {
+    const t = await startApp();
+    apps.push(t);
+    const keys = makeKeys(t.prefix);
+    const end = Date.now() - 1000;
+    const sim = new Simulator({ seed: 10, accounts: 20 });
+    await postEvents(t.url, [...sim.profiles(end - DAY), ...sim.history(300, end - DAY, end)]);
+    await drained(t);
+    const length = await redis.xLen(keys.stream);
+    // The archive folder's place is taken by a file: every round fails.
+    const notADir = join(tmp(), 'archive');
+    writeFileSync(notADir, 'not a folder');
+    const a = startArchiver({ redis, keys, dir: notADir, log: silent, everyMs: 20, instance: 'a' });
+    await until(() => (a.stats.failures >= 3 ? true : undefined), 10_000, 'failed rounds');
+    await a.stop();
+    expect(a.stats.lastError).toMatch(/EEXIST|ENOTDIR/);
+    expect(a.stats.archived).toBe(0);
+    expect(await redis.xLen(keys.stream)).toBe(length);
+    expect((await archiveState(redis, keys)).n).toBe(0);
   });
 });
