@@ -116,9 +116,13 @@ export async function archiveState(redis: RedisClient, keys: Keys): Promise<Arch
   return { id: h.id ?? '', n: Number(h.n ?? 0), file: h.file ?? '', size: Number(h.size ?? 0) };
 }
 
-/** The archive of one key prefix: a folder of its own under the configured directory. */
+/**
+ * The archive of one key prefix: a folder of its own under the configured
+ * directory, named by the prefix percent-encoded (`{rs}` → `%7Brs%7D`; dots
+ * too, so no prefix names `.` or `..`): two prefixes never share a folder.
+ */
 export function archiveDirFor(root: string, keyPrefix: string): string {
-  return join(root, keyPrefix.replace(/[^A-Za-z0-9._-]/g, '_'));
+  return join(root, encodeURIComponent(keyPrefix).replace(/[.!~*'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
 }
 
 /** The id right after `id`: XTRIM MINID keeps ids at or above it. */
