@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -62,13 +62,23 @@ export function defaultWebDir(): string {
 }
 
 const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
+  // While Redis is away every request fails the same way: said once every 5 s, with how many were refused.
+  let downSaidAt = 0;
+  let downRefused = 0;
+  const storeDown = (log: FastifyBaseLogger, err: unknown) => {
+    downRefused += 1;
+    if (Date.now() - downSaidAt < 5000) return;
+    log.warn({ err, refused: downRefused }, 'the store (Redis) cannot be reached; answering 503');
+    downSaidAt = Date.now();
+    downRefused = 0;
+  };
   fastify.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
       if (err.headers) reply.headers(err.headers);
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     const mapped = mapFastifyError(err, String(req.headers['content-type'] ?? 'none')) ?? storeError(err);
-    if (mapped?.code === 'store_unavailable') req.log.warn({ err }, 'the store (Redis) cannot be reached');
+    if (mapped?.code === 'store_unavailable') storeDown(req.log, err);
     if (mapped?.headers) reply.headers(mapped.headers);
     if (mapped) return reply.code(mapped.statusCode).send({ error: { code: mapped.code, message: mapped.message, ...(mapped.details ? { details: mapped.details } : {}) } });
     req.log.error({ err }, 'request failed');
