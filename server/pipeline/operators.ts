@@ -93,17 +93,25 @@ export function aggregateBatches(params: ModelParams): OperatorFunction<Batch, A
   return map((b) => aggregateBatch(b, params));
 }
 
-/** Orders stream ids ("ms-seq"): negative when a < b. The empty id sorts first. */
+/** Orders two decimal numbers written without leading zeros (as Redis writes them), of any size. */
+function compareDigits(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Orders stream ids ("ms-seq"): negative when a < b. The empty id sorts
+ * first. By length then characters, without BigInt (called for every entry).
+ */
 export function compareStreamIds(a: string, b: string): number {
   if (a === b) return 0;
   if (a === '') return -1;
   if (b === '') return 1;
-  const [am, as] = a.split('-');
-  const [bm, bs] = b.split('-');
-  const dm = BigInt(am ?? '0') - BigInt(bm ?? '0');
-  if (dm !== 0n) return dm < 0n ? -1 : 1;
-  const ds = BigInt(as ?? '0') - BigInt(bs ?? '0');
-  return ds === 0n ? 0 : ds < 0n ? -1 : 1;
+  const ad = a.indexOf('-');
+  const bd = b.indexOf('-');
+  const am = ad < 0 ? a : a.slice(0, ad);
+  const bm = bd < 0 ? b : b.slice(0, bd);
+  return compareDigits(am, bm) || compareDigits(ad < 0 ? '0' : a.slice(ad + 1), bd < 0 ? '0' : b.slice(bd + 1));
 }
 
 /** Blanks the events of entries already applied (at or below the watermark): they are only acknowledged again. */

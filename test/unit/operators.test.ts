@@ -1,5 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { compareStreamIds, decodeEntries, microBatch, skipApplied, type DecodedEntry } from '../../server/pipeline/operators.js';
 import { channelsOf, coalescePerChannel } from '../../server/push/hub.js';
 
@@ -56,6 +57,15 @@ describe('pipeline operators', () => {
     expect(compareStreamIds('10-10', '10-10')).toBe(0);
     expect(compareStreamIds('', '0-1')).toBeLessThan(0);
     expect(compareStreamIds('1700000000000-5', '')).toBeGreaterThan(0);
+    // Against BigInt arithmetic on any ids Redis could write (no leading zeros, 64-bit parts).
+    const part = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+    fc.assert(
+      fc.property(part, part, part, part, (am, as, bm, bs) => {
+        const want = am !== bm ? (am < bm ? -1 : 1) : as !== bs ? (as < bs ? -1 : 1) : 0;
+        expect(Math.sign(compareStreamIds(`${am}-${as}`, `${bm}-${bs}`))).toBe(want);
+        expect(Math.sign(compareStreamIds(`${am}-${as}`, `${am}-${bs}`))).toBe(as === bs ? 0 : as < bs ? -1 : 1);
+      }),
+    );
   });
 });
 
