@@ -4,7 +4,7 @@
  */
 import { SCOPE_PATTERN, type Entity, type Leaderboard } from './api.js';
 
-/** How many leaderboard entries a `leaderboard:<scope>` channel carries. */
+/** How many leaderboard entries a `leaderboard:<scope>` channel carries; `leaderboard:<scope>:top<N>` carries N (1 to this). */
 export const LIVE_LEADERBOARD_SIZE = 100;
 /** A channel publishes at most this many updates per second. */
 export const MAX_UPDATES_PER_SECOND = 10;
@@ -63,10 +63,22 @@ export type IngestAck =
 const ENTITY_ID = /^[^\s]{1,200}$/;
 const SCOPE = new RegExp(SCOPE_PATTERN);
 
-/** Parses a channel name; `null` when it names no channel. */
+const TOP = /^(.*):top([1-9][0-9]{0,2})$/;
+
+/** The channel of the top `limit` of a scope: `leaderboard:<scope>`, or `leaderboard:<scope>:top<N>` below the full size. */
+export function leaderboardChannel(scope: string, limit = LIVE_LEADERBOARD_SIZE): `leaderboard:${string}` {
+  return limit >= LIVE_LEADERBOARD_SIZE ? `leaderboard:${scope}` : `leaderboard:${scope}:top${Math.max(1, Math.floor(limit))}`;
+}
+
+/**
+ * Parses a channel name; `null` when it names no channel. A leaderboard
+ * channel carries the top `limit` entries of its scope: 100, or N for
+ * `leaderboard:<scope>:top<N>` (1 ≤ N ≤ 100; a topic may itself be named
+ * `top5`, so `leaderboard:topic:top5` is that topic's top 100).
+ */
 export function parseChannel(
   name: unknown,
-): { kind: 'entity'; id: string } | { kind: 'leaderboard'; scope: string } | { kind: 'ticker' } | null {
+): { kind: 'entity'; id: string } | { kind: 'leaderboard'; scope: string; limit: number } | { kind: 'ticker' } | null {
   if (typeof name !== 'string') return null;
   if (name === 'ticker') return { kind: 'ticker' };
   if (name.startsWith('entity:')) {
@@ -74,8 +86,10 @@ export function parseChannel(
     return ENTITY_ID.test(id) ? { kind: 'entity', id } : null;
   }
   if (name.startsWith('leaderboard:')) {
-    const scope = name.slice('leaderboard:'.length);
-    return SCOPE.test(scope) ? { kind: 'leaderboard', scope } : null;
+    const rest = name.slice('leaderboard:'.length);
+    const top = TOP.exec(rest);
+    if (top && SCOPE.test(top[1]!) && Number(top[2]) <= LIVE_LEADERBOARD_SIZE) return { kind: 'leaderboard', scope: top[1]!, limit: Number(top[2]) };
+    return SCOPE.test(rest) ? { kind: 'leaderboard', scope: rest, limit: LIVE_LEADERBOARD_SIZE } : null;
   }
   return null;
 }

@@ -5,7 +5,7 @@
  * not how they were computed; the state it sends is read when it sends.
  */
 import { concatMap, debounceTime, from, groupBy, mergeMap, Observable, throttleTime, asyncScheduler, type SchedulerLike, type Subscription, type OperatorFunction } from 'rxjs';
-import { LIVE_LEADERBOARD_SIZE, MAX_UPDATES_PER_SECOND, parseChannel, type TickerItem } from '../../shared/live.js';
+import { MAX_UPDATES_PER_SECOND, parseChannel, type TickerItem } from '../../shared/live.js';
 
 /** What the hub needs to know of a change. */
 export interface Change {
@@ -62,11 +62,19 @@ export function coalescePerChannel(intervalMs: number, scheduler: SchedulerLike 
     );
 }
 
+/** What a subscriber sees of a board: its rows and total (its `updatedAt` moves with every event). */
+function boardRows(data: unknown): string {
+  const { entries, total } = (data ?? {}) as { entries?: unknown; total?: unknown };
+  return JSON.stringify([entries, total]);
+}
+
 export class LiveHub {
   private readonly transports: Transport[] = [];
   private readonly seqs = new Map<string, number>();
   private readonly tickerPending = new Map<string, Change>();
   private readonly tickerRecent: TickerItem[] = [];
+  /** Per leaderboard channel, its rows and total as last sent: a board whose rows did not move sends nothing. */
+  private readonly boardsSent = new Map<string, string>();
   private sub: Subscription | null = null;
 
   constructor(
@@ -112,14 +120,22 @@ export class LiveHub {
   /** The current state and sequence number of a channel, for a new subscriber. */
   async snapshot(channel: string): Promise<{ seq: number; data: unknown }> {
     const seq = this.seqs.get(channel) ?? 0;
-    return { seq, data: await this.read(channel, false) };
+    const data = await this.read(channel, false);
+    if (channel.startsWith('leaderboard:')) {
+      // The board's first subscriber holds what was last "sent"; a later one holding other rows gets the next publish whatever it shows.
+      const rows = boardRows(data);
+      const sent = this.boardsSent.get(channel);
+      if (sent === undefined) this.boardsSent.set(channel, rows);
+      else if (sent !== rows) this.boardsSent.delete(channel);
+    }
+    return { seq, data };
   }
 
   private async read(channel: string, drainTicker: boolean): Promise<unknown> {
     const c = parseChannel(channel);
     if (!c) throw new Error(`not a channel: ${channel}`);
     if (c.kind === 'entity') return this.state.entity(c.id);
-    if (c.kind === 'leaderboard') return this.state.leaderboard(c.scope, LIVE_LEADERBOARD_SIZE);
+    if (c.kind === 'leaderboard') return this.state.leaderboard(c.scope, c.limit);
     if (!drainTicker) return { items: [...this.tickerRecent] };
     const pending = [...this.tickerPending.values()].slice(-TICKER_RECENT);
     this.tickerPending.clear();
@@ -138,7 +154,16 @@ export class LiveHub {
   private async publish(channel: string): Promise<void> {
     try {
       const data = await this.read(channel, true);
-      if (channel !== 'ticker' && this.subscribers(channel) === 0) return;
+      if (channel !== 'ticker' && this.subscribers(channel) === 0) {
+        this.boardsSent.delete(channel);
+        return;
+      }
+      if (channel.startsWith('leaderboard:')) {
+        // Any score change makes every watched board stale; most move nothing in their top N.
+        const rows = boardRows(data);
+        if (this.boardsSent.get(channel) === rows) return;
+        this.boardsSent.set(channel, rows);
+      }
       const seq = (this.seqs.get(channel) ?? 0) + 1;
       this.seqs.set(channel, seq);
       for (const t of this.transports) if (t.count(channel) > 0) t.send(channel, seq, data);

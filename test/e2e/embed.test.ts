@@ -50,6 +50,8 @@ describe('embeds', () => {
   it('custom elements and an iframe widget on another origin render and update live', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
     const errors = watchErrors(page);
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(decodeURIComponent(ws.url())));
     let dialogs = 0;
     page.on('dialog', (d) => {
       dialogs++;
@@ -63,6 +65,8 @@ describe('embeds', () => {
     await until(async () => (await shadowText('#badge', 'score'))?.includes(before.score.toFixed(1)));
     expect(await shadowText('#badge', 'name')).toBe('<img src=x onerror=alert(1)>');
     await page.waitForFunction(() => (document.querySelector('#board')?.shadowRoot?.querySelectorAll('[part="row"]').length ?? 0) > 0, undefined, { timeout: 15_000 });
+    // The board watches its own top 3, not the channel's 100 rows.
+    expect(sockets.filter((u) => u.includes('channel=leaderboard:'))).toEqual([expect.stringMatching(/channel=leaderboard:global:top3$/)]);
 
     const frame = await until(() => page.frames().find((f: Frame) => f.url().includes('/embed/score/')));
     await frame.getByTestId('embed-score').waitFor();

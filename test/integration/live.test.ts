@@ -139,4 +139,44 @@ describe('live channels', () => {
     expect(times.length).toBeGreaterThan(3);
     s.disconnect();
   });
+
+  it('a top-N board carries its N rows and is sent only when they move', async () => {
+    const a = await startApp();
+    try {
+      const ts = () => Date.now() - 1000;
+      let k = 0;
+      const ev = (type: string, actor: string, target: string, extra: object = {}) => ({ id: `top-${k++}`, network: 'x', type, actor, target, post: `${target}-p`, ts: ts(), ...extra });
+      // Three authors, far apart; their engagers exist before anything is watched, so no new account joins the boards later.
+      const fans = Array.from({ length: 12 }, (_, i) => `tfan${i}`);
+      await postEvents(a.url, [
+        ...fans.flatMap((f) => [ev('reply', f, 'first'), ev('share', f, 'first'), ev('click', f, 'first')]),
+        ...fans.slice(0, 6).flatMap((f) => [ev('reply', f, 'second'), ev('share', f, 'second')]),
+        ev('like', 'tfan0', 'third'),
+      ]);
+      await until(async () => ((await (await fetch(`${a.url}/api/leaderboard?limit=3`)).json()) as { entries: { id: string }[] }).entries.some((e) => e.id === 'x:third'));
+      const s = await socketClient(a.url);
+      const updates: UpdateMessage<{ entries: { id: string; score: number }[] }>[] = [];
+      s.on('update', (m) => updates.push(m as (typeof updates)[number]));
+      const top = await subscribe(s, 'leaderboard:global:top2');
+      expect(top).toMatchObject({ ok: true, snapshot: { scope: 'global', entries: [{ id: 'x:first' }, { id: 'x:second' }] } });
+      expect((top as { snapshot: { entries: unknown[] } }).snapshot.entries).toHaveLength(2);
+      await subscribe(s, 'leaderboard:global');
+
+      // The third author moves, below the top 2: the full board is sent, the top 2 is not.
+      await postEvents(a.url, [ev('conversion', 'tfan1', 'third', { value: 5 })]);
+      await until(() => updates.find((u) => u.channel === 'leaderboard:global'), 10_000, 'the full board');
+      await new Promise((r) => setTimeout(r, 400));
+      expect(updates.filter((u) => u.channel === 'leaderboard:global:top2')).toEqual([]);
+
+      // The second author moves: the top 2 is sent, with its two rows.
+      await postEvents(a.url, fans.slice(6).flatMap((f) => [ev('reply', f, 'second'), ev('share', f, 'second')]));
+      const u = await until(() => updates.find((m) => m.channel === 'leaderboard:global:top2'), 10_000, 'the top 2');
+      expect(u.seq).toBe(1);
+      expect(u.data.entries.map((e) => e.id)).toEqual(expect.arrayContaining(['x:first', 'x:second']));
+      expect(u.data.entries).toHaveLength(2);
+      s.disconnect();
+    } finally {
+      await a.close();
+    }
+  });
 });

@@ -15,7 +15,7 @@
  * `[part="delta"]`, and `[part="row"][data-id]` for the board.
  */
 import css from './embed.css?inline';
-import { watch, type BoardView, type EntityView, type LiveState } from './live.js';
+import { boardChannel, watch, type BoardView, type EntityView, type LiveState } from './live.js';
 import { BoardCard, parseLimit, parseScope, parseTheme, ScoreCard } from './view.js';
 
 /** The server: where this script was loaded from (`document.currentScript` exists only now, at load time). */
@@ -142,7 +142,8 @@ class ResonanceLeaderboard extends LiveElement<BoardView> {
   }
 
   protected channel(): string {
-    return `leaderboard:${parseScope(this.getAttribute('scope'))}`;
+    // The element's own top N: frames carry only its rows, and come only when they move.
+    return boardChannel(parseScope(this.getAttribute('scope')), parseLimit(this.getAttribute('limit')));
   }
 
   protected paint(state: LiveState<BoardView>): void {

@@ -8,10 +8,19 @@
  */
 // Type-only on purpose: a value import of shared/live.ts drags TypeBox (via api.ts) into the bundle.
 import type { Entity, Leaderboard, LeaderboardEntry } from '../../../shared/api.js';
-import type { LIVE_WS_PATH, LiveFrame } from '../../../shared/live.js';
+import type { LIVE_WS_PATH, LiveFrame, leaderboardChannel } from '../../../shared/live.js';
 
 // Checked against shared/live.ts, so a moved endpoint fails the type check.
 const WS_PATH: typeof LIVE_WS_PATH = '/ws/live';
+
+/**
+ * The channel of a board's own top `limit` (`leaderboard:<scope>:top<N>`):
+ * frames carry only its rows and come only when they move. The names of
+ * shared/live.ts's `leaderboardChannel`, written here for the bundle's sake
+ * (test/unit/channels.test.ts checks that the two agree).
+ */
+export const boardChannel: typeof leaderboardChannel = (scope, limit = 100) =>
+  limit >= 100 ? `leaderboard:${scope}` : `leaderboard:${scope}:top${Math.max(1, Math.floor(limit))}`;
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10_000;

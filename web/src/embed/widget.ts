@@ -9,7 +9,7 @@
  * on the badge, `data-testid="embed-row"` with `data-id` on board rows.
  */
 import './embed.css';
-import { watch, type BoardView, type EntityView, type LiveState } from './live.js';
+import { boardChannel, watch, type BoardView, type EntityView, type LiveState } from './live.js';
 import { BoardCard, parseLimit, parseScope, parseTheme, ScoreCard } from './view.js';
 
 const SCORE_PREFIX = '/embed/score/';
@@ -61,7 +61,8 @@ function start(): void {
   card.setTheme(theme);
   root.replaceChildren(card.el);
   document.title = `Top ${limit} · Resonance`;
-  watch<BoardView>(origin, `leaderboard:${scope}`, (state) => {
+  // The board's own top N: frames carry only its rows, and come only when they move.
+  watch<BoardView>(origin, boardChannel(scope, limit), (state) => {
     mark(state);
     card.render(scope, limit, state);
   });

@@ -4,6 +4,7 @@
  * of tickers, plus a 24h sparkline per ticker and a rotating featured one.
  */
 import type { Entity, Leaderboard } from '../../../shared/api.js';
+import { boardChannel } from '../embed/live.js';
 import { api } from './api.js';
 import { LiveChannel, type LiveStatus } from './live.svelte.js';
 
@@ -60,7 +61,7 @@ export class WallState {
 
   constructor(config: WallConfig) {
     this.config = config;
-    this.#boards = config.entities ? null : new LiveChannel<Leaderboard>(`leaderboard:${config.scope}`);
+    this.#boards = config.entities ? null : new LiveChannel<Leaderboard>(boardChannel(config.scope, config.top));
     this.#entities = (config.entities ?? []).map((id) => new LiveChannel<Entity>(`entity:${id}`));
     if (config.rotateSeconds > 0) {
       this.#timers.push(setInterval(() => this.featured++, config.rotateSeconds * 1000));
