@@ -2,7 +2,7 @@
  * The fan-out benchmark's clients, in a process of their own so that the
  * server's CPU and memory are its own: `n` socket.io clients on `/live`, each
  * subscribed to one entity channel, every `boardEvery`-th also to
- * `leaderboard:global`. Prints one JSON line when all are subscribed
+ * a leaderboard channel (`leaderboard:global`, or the one given). Prints one JSON line when all are subscribed
  * (`{"ready":n}`), counts updates for `seconds` after the parent writes a line
  * on stdin, then prints the result and exits.
  *
@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { SubscribeAck, UpdateMessage } from '../shared/live.js';
 
-const [url = '', nRaw = '0', secondsRaw = '10', entitiesRaw = '50', boardEveryRaw = '10'] = process.argv.slice(2);
+const [url = '', nRaw = '0', secondsRaw = '10', entitiesRaw = '50', boardEveryRaw = '10', board = 'leaderboard:global'] = process.argv.slice(2);
 const n = Number(nRaw);
 const seconds = Number(secondsRaw);
 const entities = Number(entitiesRaw);
@@ -48,7 +48,7 @@ async function open(i: number): Promise<void> {
     return;
   }
   socket.on('update', onUpdate);
-  const channels = [`entity:x:hot${i % entities}`, ...(i % boardEvery === 0 ? ['leaderboard:global'] : [])];
+  const channels = [`entity:x:hot${i % entities}`, ...(i % boardEvery === 0 ? [board] : [])];
   const oks = await Promise.all(channels.map(subscribe));
   if (oks.includes(false)) failed++;
 }

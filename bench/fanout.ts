@@ -12,6 +12,8 @@ import { paced, rssBytes, sleep, startServer } from './lib.js';
 
 export interface FanoutResult {
   clients: number;
+  /** The leaderboard channel every tenth client watches. */
+  board: string;
   connected: number;
   perSec: number;
   p50: number;
@@ -38,10 +40,14 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-export async function runFanout(redisUrl: string, counts: number[], seconds: number): Promise<FanoutResult[]> {
+/** Each run its own keys and event ids (a repeated id would be a duplicate, and nothing would move). */
+let runs = 0;
+
+export async function runFanout(redisUrl: string, counts: number[], seconds: number, board = 'leaderboard:global'): Promise<FanoutResult[]> {
   const out: FanoutResult[] = [];
   for (const n of counts) {
-    const server = await startServer(redisUrl, `{bench-fan-${n}}`);
+    const run = runs++;
+    const server = await startServer(redisUrl, `{bench-fan-${run}}`);
     const post = async (events: object[]) => {
       const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
       await res.arrayBuffer();
@@ -50,7 +56,7 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
     const tick = (size: number) =>
       Array.from({ length: size }, () => {
         const i = k++;
-        return { id: `fan-${n}-${i}`, network: 'x', type: i % 3 === 0 ? 'share' : 'reply', actor: `fanfan${i % 5000}`, target: `hot${i % ENTITIES}`, post: `hp${i % ENTITIES}`, ts: Date.now() };
+        return { id: `fan-${run}-${i}`, network: 'x', type: i % 3 === 0 ? 'share' : 'reply', actor: `fanfan${i % 5000}`, target: `hot${i % ENTITIES}`, post: `hp${i % ENTITIES}`, ts: Date.now() };
       });
     // Every watched entity exists before the clients subscribe.
     await post(tick(ENTITIES * 2));
@@ -58,7 +64,7 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
     const rss0 = rssBytes(server.pid);
     // With BENCH_CPU_PROF the client process writes its profiles too, in `clients-<n>/` there.
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/clients-${n}`] : [];
-    const clients = spawn(process.execPath, [...process.execArgv, ...prof, 'bench/fanout-clients.ts', server.url, String(n), String(seconds), String(ENTITIES), String(BOARD_EVERY)], {
+    const clients = spawn(process.execPath, [...process.execArgv, ...prof, 'bench/fanout-clients.ts', server.url, String(n), String(seconds), String(ENTITIES), String(BOARD_EVERY), board], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const lines = createInterface({ input: clients.stdout! });
@@ -78,6 +84,7 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
     const cpu = cpuSeconds(server.pid) - cpu0;
     out.push({
       clients: n,
+      board,
       connected: ready.ready ?? 0,
       perSec: r.perSec ?? NaN,
       p50: r.p50 ?? NaN,
