@@ -12,6 +12,20 @@ export interface Gauges {
   liveClients: () => number;
 }
 
+/**
+ * Seconds since the oldest entry not yet scored arrived (a stream id starts
+ * with its arrival in ms): the first delivered and not acknowledged, or else
+ * the first not yet delivered; 0 when there is none.
+ */
+async function scoringDelay(redis: RedisClient, keys: Keys, group: { pending?: unknown; lag?: unknown; 'last-delivered-id'?: unknown } | undefined): Promise<number> {
+  let oldest: string | null = null;
+  if (!group) oldest = (await redis.xRange(keys.stream, '-', '+', { COUNT: 1 }))?.[0]?.id ?? null;
+  else if (Number(group.pending ?? 0) > 0) oldest = (await redis.xPending(keys.stream, keys.group)).firstId;
+  else if (Number(group.lag ?? 0) > 0) oldest = (await redis.xRange(keys.stream, `(${String(group['last-delivered-id'] ?? '0-0')}`, '+', { COUNT: 1 }))?.[0]?.id ?? null;
+  if (!oldest) return 0;
+  return Math.max(0, Date.now() - Number(oldest.slice(0, oldest.indexOf('-')))) / 1000;
+}
+
 const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges: Gauges }> = async (app, { redis, keys, gauges }) => {
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ ok: true }));
 
@@ -61,14 +75,15 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
     }
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
     metric('resonance_stream_length', 'gauge', 'Entries in the Redis stream (not yet archived, or no archive).', await redis.xLen(keys.stream).catch(() => 0));
-    try {
-      for (const g of await redis.xInfoGroups(keys.stream)) {
-        if (g.name !== keys.group) continue;
+    const groups = await redis.xInfoGroups(keys.stream).catch(() => null);
+    if (groups) {
+      // Before any scorer has made the group, nothing is delivered: every entry is behind.
+      const g = groups.find((x) => x.name === keys.group);
+      if (g) {
         metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorers.', Number(g.lag ?? 0));
         metric('resonance_stream_pending', 'gauge', 'Entries delivered but not acknowledged.', Number(g.pending ?? 0));
       }
-    } catch {
-      // No stream yet.
+      metric('resonance_scoring_delay_seconds', 'gauge', 'Age of the oldest event not yet scored, by its arrival (0 when scoring has caught up): how far behind the scores are.', await scoringDelay(redis, keys, g));
     }
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
   });

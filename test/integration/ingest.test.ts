@@ -166,6 +166,9 @@ describe('ingest over HTTP', () => {
     try {
       expect((await postEvents(front.url, Array.from({ length: 20 }, (_, i) => like(`brake-${i}`)))).body.accepted).toBe(20);
       await new Promise((r) => setTimeout(r, 250));
+      const delay = async () => Number(/^resonance_scoring_delay_seconds ([\d.]+)$/m.exec(await (await fetch(`${front.url}/metrics`)).text())?.[1]);
+      // Nothing scores them: the oldest has waited at least that long.
+      expect(await delay()).toBeGreaterThanOrEqual(0.25);
       const before = await streamLength(prefix);
       const res = await fetch(`${front.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(like('brake-late')) });
       expect(res.status).toBe(503);
@@ -187,6 +190,7 @@ describe('ingest over HTTP', () => {
       const scorer = await startApp({ keyPrefix: prefix, roles: new Set(['score']) });
       try {
         await until(async () => (await postEvents(front.url, like('brake-later'))).status === 202 || undefined, 15_000, 'ingest to reopen');
+        await until(async () => (await delay()) === 0 || undefined, 15_000, 'the scores to catch up');
       } finally {
         await scorer.close();
       }

@@ -80,6 +80,7 @@ describe('pipeline and read API', () => {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^resonance_events_scored_total \d+$/m);
     expect(metrics).toMatch(/^resonance_stream_lag \d+$/m);
+    expect(metrics).toMatch(/^resonance_scoring_delay_seconds 0$/m);
     const doc = await (await fetch(`${t.url}/docs/json`)).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/events', '/api/entities/{id}', '/api/leaderboard', '/healthz', '/readyz']));
     expect(doc.paths['/api/events'].post.requestBody.content['application/json'].schema.oneOf[0].properties.network.pattern).toBe('^[a-z0-9][a-z0-9-]{0,31}$');
