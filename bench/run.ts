@@ -48,8 +48,11 @@ if (values.help) {
   --only LIST       some of ${PARTS.join(',')}; a partial run prints its
                     table but writes neither bench/results nor docs/benchmarks.md
   BENCH_CPU_PROF=<dir> in the environment writes a CPU profile of every server
-  process there (summarise with: npx tsx bench/cpuprofile.ts <dir>/*.cpuprofile);
-  BENCH_SERVER=<path to server.js> measures another build with the same harness`);
+  process there, and of the fan-out clients in <dir>/clients-<n>/ (summarise
+  with: npx tsx bench/cpuprofile.ts <dir>/*.cpuprofile);
+  BENCH_SERVER=<path to server.js> measures another build with the same harness;
+  BENCH_ARCHIVE_DIR=none runs the servers without the log's archive (<dir>: keeps
+  the archive there; by default a temporary folder, removed at the end)`);
   process.exit(0);
 }
 const only = new Set(values.only.split(',').map((x) => x.trim()));
