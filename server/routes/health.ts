@@ -47,7 +47,7 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
     });
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'] } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'] } }, async (req, reply) => {
     const lines: string[] = [];
     const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
@@ -74,16 +74,24 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_archive_blocked', 'gauge', '1 while archiving is paused because the archive on disk is missing or damaged (the log says why).', a.blocked ? 1 : 0);
     }
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
-    metric('resonance_stream_length', 'gauge', 'Entries in the Redis stream (not yet archived, or no archive).', await redis.xLen(keys.stream).catch(() => 0));
-    const groups = await redis.xInfoGroups(keys.stream).catch(() => null);
-    if (groups) {
-      // Before any scorer has made the group, nothing is delivered: every entry is behind.
-      const g = groups.find((x) => x.name === keys.group);
-      if (g) {
-        metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorers.', Number(g.lag ?? 0));
-        metric('resonance_stream_pending', 'gauge', 'Entries delivered but not acknowledged.', Number(g.pending ?? 0));
+    // What Redis knows: left out while it cannot be reached (the process's own counters above still answer).
+    metric('resonance_redis_up', 'gauge', '1 while the connection to Redis is ready.', redis.isReady ? 1 : 0);
+    if (redis.isReady) {
+      try {
+        metric('resonance_stream_length', 'gauge', 'Entries in the Redis stream (not yet archived, or no archive).', await redis.xLen(keys.stream));
+        const groups = await redis.xInfoGroups(keys.stream).catch(() => null);
+        if (groups) {
+          // Before any scorer has made the group, nothing is delivered: every entry is behind.
+          const g = groups.find((x) => x.name === keys.group);
+          if (g) {
+            metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorers.', Number(g.lag ?? 0));
+            metric('resonance_stream_pending', 'gauge', 'Entries delivered but not acknowledged.', Number(g.pending ?? 0));
+          }
+          metric('resonance_scoring_delay_seconds', 'gauge', 'Age of the oldest event not yet scored, by its arrival (0 when scoring has caught up): how far behind the scores are.', await scoringDelay(redis, keys, g));
+        }
+      } catch (err) {
+        req.log.warn({ err }, 'metrics: the stream could not be read');
       }
-      metric('resonance_scoring_delay_seconds', 'gauge', 'Age of the oldest event not yet scored, by its arrival (0 when scoring has caught up): how far behind the scores are.', await scoringDelay(redis, keys, g));
     }
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
   });

@@ -49,6 +49,13 @@ describe('a Redis restart', () => {
     expect(down.headers.get('retry-after')).toBe('2');
     expect(((await down.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
     expect((await fetch(`${scorer.url}/readyz`)).status).toBe(503);
+    // Metrics still answer, with what the process knows, and say Redis is away.
+    const metrics = await fetch(`${scorer.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/^resonance_redis_up 0$/m);
+    expect(text).toMatch(/^resonance_events_accepted_total 2$/m);
+    expect(text).not.toMatch(/^resonance_stream_length/m);
 
     redis = await startRedisServer({ dir, persistence: 'aof', port });
     const before = updates.length;
@@ -63,6 +70,7 @@ describe('a Redis restart', () => {
     expect(u.seq).toBeGreaterThan(updates[before - 1]!.seq);
     const entity = (await (await fetch(`${pusher.url}/api/entities/x:star`)).json()) as { score: number };
     await until(async () => ((await fetch(`${scorer.url}/readyz`)).status === 200 ? true : undefined), 10_000, 'ready again');
+    expect(await (await fetch(`${scorer.url}/metrics`)).text()).toMatch(/^resonance_redis_up 1$/m);
     expect(entity.score).toBeGreaterThan(0);
     // The events before the restart were kept (AOF): four likes from four accounts in all.
     const explain = (await (await fetch(`${pusher.url}/api/entities/x:star/explain`)).json()) as Record<string, unknown>;
