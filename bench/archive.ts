@@ -9,12 +9,13 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { makeKeys } from '../server/infra/keys.js';
 import { connectRedis } from '../server/infra/redis.js';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { archiveState, readArchive, startArchiver } from '../server/score/archive.js';
 import { validateEvent } from '../shared/validate.js';
-import { demoEvents, fmt, median } from './lib.js';
+import { demoEvents, fmt, median, redisCpuSeconds } from './lib.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -23,7 +24,7 @@ if (values.help) {
 }
 const EVENTS = Number(values.events ?? 200_000);
 const ROUNDS = Number(values.rounds ?? 3);
-const silent = { info() {}, warn() {}, error() {}, debug() {}, fatal() {}, trace() {}, child: () => silent, level: 'silent', silent() {} } as never;
+const silent = pino({ level: 'silent' });
 
 const lines = demoEvents(2_000, EVENTS, 3).flatMap((e) => {
   const r = validateEvent(e, Date.now());
@@ -32,10 +33,7 @@ const lines = demoEvents(2_000, EVENTS, 3).flatMap((e) => {
 const dir = mkdtempSync(join(tmpdir(), 'resonance-archive-bench-'));
 const redis = await startRedisServer({ dir: join(dir, 'redis'), persistence: 'aof' });
 const client = await connectRedis(redis.url, 'bench-archive');
-const redisCpu = async () => {
-  const info = await client.info('cpu');
-  return Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
-};
+const redisCpu = () => redisCpuSeconds(client);
 const rows = { node: [] as number[], redis: [] as number[], bytes: [] as number[], read: [] as number[], streamBefore: [] as number[] };
 try {
   for (let round = 0; round < ROUNDS; round++) {

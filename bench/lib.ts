@@ -110,6 +110,13 @@ export function ndjsonChunks(events: ActivityEvent[], size: number): string[] {
  * time includes the commands its scripts run, which are also counted on their
  * own), from INFO commandstats.
  */
+/** Seconds of CPU (user + system) the Redis server has used so far, from INFO. */
+export async function redisCpuSeconds(client: RedisClient): Promise<number> {
+  const info = await client.info('cpu');
+  const n = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return n('used_cpu_user') + n('used_cpu_sys');
+}
+
 export function commandProfile(info: string, events: number): { perEvent: number; top: [string, number][]; usecPerEvent: [string, number][] } {
   const calls: [string, number][] = [];
   const usec: [string, number][] = [];

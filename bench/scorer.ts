@@ -22,7 +22,7 @@ import { modelParams, type ModelParams } from '../server/score/model.js';
 import { createScoreStore, type ScoreStore } from '../server/score/store.js';
 import type { Keys } from '../server/infra/keys.js';
 import { validateEvent } from '../shared/validate.js';
-import { commandProfile, demoEvents, dropPrefix, fmt, median } from './lib.js';
+import { commandProfile, redisCpuSeconds, demoEvents, dropPrefix, fmt, median } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -76,11 +76,7 @@ const dir = mkdtempSync(join(tmpdir(), 'resonance-scorer-'));
 const redis = await startRedisServer({ dir, persistence: 'aof' });
 const client = await connectRedis(redis.url, 'bench-scorer');
 
-async function redisCpu(): Promise<number> {
-  const info = await client.info('cpu');
-  const n = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return n('used_cpu_user') + n('used_cpu_sys');
-}
+const redisCpu = () => redisCpuSeconds(client);
 
 async function feed(store: ScoreStore, events: StreamEvent[], seq: { n: number }, writeEvery: number): Promise<void> {
   let wm = await store.watermark();

@@ -9,7 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { RawData } from 'ws';
 import { MAX_EVENTS_PER_REQUEST } from '../../shared/event.js';
 import type { IngestAck } from '../../shared/live.js';
-import { AppError, storeError } from '../errors.js';
+import { AppError } from '../errors.js';
 import { authorized, type AuthConfig } from '../infra/auth.js';
 import type { Ingest } from './ingest.js';
 import { parseNdjson } from './routes.js';
@@ -49,9 +49,9 @@ const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async
       };
       // The brake (scoring behind) and a store that cannot be reached say so (the producer sends again); anything else is logged.
       const refuse = (err: unknown) => {
-        const known = err instanceof AppError && err.statusCode === 503 ? err : storeError(err);
-        if (known) {
-          send({ type: 'error', error: { code: known.code, message: known.message } });
+        // Ingest already turns a store it cannot reach into its 503.
+        if (err instanceof AppError && err.statusCode === 503) {
+          send({ type: 'error', error: { code: err.code, message: err.message } });
           return;
         }
         app.log.error({ err }, 'ws ingest failed');
