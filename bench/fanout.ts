@@ -6,9 +6,8 @@
  * CPU per delivered update.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { paced, rssBytes, sleep, startServer } from './lib.js';
+import { paced, processCpuSeconds, rssBytes, sleep, startServer } from './lib.js';
 
 export interface FanoutResult {
   clients: number;
@@ -33,12 +32,6 @@ const ENTITIES = 50;
 /** Every BOARD_EVERY-th client also watches the global leaderboard (100 entries a frame). */
 const BOARD_EVERY = 10;
 const LOAD = 1000;
-
-/** Server CPU seconds so far (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** Each run its own keys and event ids (a repeated id would be a duplicate, and nothing would move). */
 let runs = 0;
@@ -75,13 +68,13 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
     const ready = await next();
     await sleep(1000);
     const rss1 = rssBytes(server.pid);
-    const cpu0 = cpuSeconds(server.pid);
+    const cpu0 = processCpuSeconds(server.pid);
     const done = next();
     clients.stdin!.write('go\n');
     // Paced feed for the measured window: LOAD events a second in ticks of 100 ms.
     await paced(seconds, 100, () => post(tick(LOAD / 10)));
     const r = await done;
-    const cpu = cpuSeconds(server.pid) - cpu0;
+    const cpu = processCpuSeconds(server.pid) - cpu0;
     out.push({
       clients: n,
       board,

@@ -13,7 +13,7 @@
  */
 import { io as connect } from 'socket.io-client';
 import type { UpdateMessage } from '../shared/live.js';
-import { demoEvents, median, ndjsonChunks, paced, percentile, sleep, startServer } from './lib.js';
+import { coresOver, demoEvents, median, ndjsonChunks, paced, percentile, sleep, startServer, type Cores } from './lib.js';
 
 export interface LatencyResult {
   load: number;
@@ -27,6 +27,8 @@ export interface LatencyResult {
   late: number;
   /** Probes refused with 503 while scoring was behind. */
   refused: number;
+  /** Cores used while the load was offered. */
+  cores: Cores;
 }
 
 export const PROBE_TIMEOUT_MS = 5000;
@@ -34,7 +36,7 @@ export const PROBE_TIMEOUT_MS = 5000;
 /** Probe accounts measured at once. */
 const PROBES = 5;
 
-export async function runLatency(redisUrl: string, loads: number[], seconds: number): Promise<LatencyResult[]> {
+export async function runLatency(redisUrl: string, redisPid: number | undefined, loads: number[], seconds: number): Promise<LatencyResult[]> {
   const out: LatencyResult[] = [];
   const background = demoEvents(20_000, Math.max(...loads) * seconds + 1000, 11);
   for (const load of loads) {
@@ -54,6 +56,7 @@ export async function runLatency(redisUrl: string, loads: number[], seconds: num
     const perTick = Math.max(1, Math.round(load / 10));
     const chunks = ndjsonChunks(background.slice(0, perTick * 10 * seconds), perTick);
     let sent = 0;
+    const cores = coresOver(redisPid, server.pid);
     const t0 = performance.now();
     const feeder = paced(seconds, 100, async (i) => {
       const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: chunks[i] });
@@ -94,7 +97,7 @@ export async function runLatency(redisUrl: string, loads: number[], seconds: num
     );
     await feeder;
     const elapsed = (performance.now() - t0) / 1000;
-    out.push({ load, achieved: sent / elapsed, p50: median(samples), p95: percentile(samples, 95), p99: percentile(samples, 99), samples: samples.length, late, refused });
+    out.push({ load, achieved: sent / elapsed, p50: median(samples), p95: percentile(samples, 95), p99: percentile(samples, 99), samples: samples.length, late, refused, cores: cores() });
     socket.disconnect();
     await server.stop();
   }

@@ -111,6 +111,41 @@ export function ndjsonChunks(events: ActivityEvent[], size: number): string[] {
  * own), from INFO commandstats.
  */
 /** Seconds of CPU (user + system) the Redis server has used so far, from INFO. */
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function processCpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Cores used over a window (CPU seconds per second). */
+export interface Cores {
+  redis: number;
+  server: number;
+  /** This process: the load generator (and, for latency, the probes' client). */
+  bench: number;
+}
+
+/**
+ * Starts measuring the cores Redis, the server and this process use; the
+ * returned function gives them over the window so far. On a 2-core machine
+ * these say which of the three is the wall.
+ */
+export function coresOver(redisPid: number | undefined, serverPid: number): () => Cores {
+  const t0 = performance.now();
+  const r0 = redisPid ? processCpuSeconds(redisPid) : NaN;
+  const s0 = processCpuSeconds(serverPid);
+  const b0 = process.cpuUsage();
+  return () => {
+    const dt = (performance.now() - t0) / 1000;
+    const b = process.cpuUsage(b0);
+    return { redis: redisPid ? (processCpuSeconds(redisPid) - r0) / dt : NaN, server: (processCpuSeconds(serverPid) - s0) / dt, bench: (b.user + b.system) / 1e6 / dt };
+  };
+}
+
+export function fmtCores(c: Cores): string {
+  return `Redis ${c.redis.toFixed(2)}, server ${c.server.toFixed(2)}, load generator ${c.bench.toFixed(2)}`;
+}
+
 export async function redisCpuSeconds(client: RedisClient): Promise<number> {
   const info = await client.info('cpu');
   const n = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);

@@ -20,7 +20,7 @@ import { connectRedis } from '../server/infra/redis.js';
 import { archiveDirFor } from '../server/score/archive.js';
 import * as SCRIPTS from '../server/score/scripts.js';
 import { Script } from '../server/infra/script.js';
-import { benchArchiveDir, commandProfile, demoEvents, dropPrefix, fmt, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type ServerProc } from './lib.js';
+import { benchArchiveDir, commandProfile, coresOver, demoEvents, dropPrefix, fmt, fmtCores, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
@@ -81,6 +81,8 @@ interface Throughput {
   braked: number;
   /** Accepted but not yet scored when the window closed. */
   backlog: number;
+  /** Cores used over the window. */
+  cores: Cores;
 }
 
 /**
@@ -91,6 +93,7 @@ interface Throughput {
  */
 async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>, seconds = DURATION): Promise<Throughput> {
   const scored0 = await metric(server.url, 'resonance_events_scored_total');
+  const cores = coresOver(redis.pid, server.pid);
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   const series: number[] = [];
@@ -117,7 +120,7 @@ async function feed(server: ServerProc, chunks: string[], send: (worker: number,
   if (process.env.BENCH_SERIES) console.log(`    scored every 5 s: ${series.map((n, i) => n - (series[i - 1] ?? 0)).join(' ')}`);
   const scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
   const tFed = (performance.now() - t0) / 1000;
-  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tFed, scored, braked, backlog: accepted - scored };
+  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tFed, scored, braked, backlog: accepted - scored, cores: cores() };
 }
 
 function httpSender(url: string) {
@@ -212,7 +215,7 @@ try {
           s.close();
         }
         (via === 'http' ? http : ws).push(r);
-        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked`);
+        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked; cores used: ${fmtCores(r.cores)}`);
         if (run === 0 && via === 'http') {
           // The scorer alone: draining the backlog the window left, with ingest idle, until it is empty or for 10 s.
           await admin.configResetStat();
@@ -255,6 +258,7 @@ try {
     results.ingestAlone = { acceptedPerSec: stat(ingestAlone) };
     results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
     results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
+    results.cores = { http: http.map((r) => r.cores), ws: ws.map((r) => r.cores) };
     results.memory = memory;
     results.commands = profile;
     results.scripts = Object.fromEntries(scripts);
@@ -264,6 +268,9 @@ try {
     row([`HTTP NDJSON: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(http.map((r) => r.scoredPerSec))]);
     row(['/ws/ingest: accepted with scoring braking it', ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
     row([`/ws/ingest: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(ws.map((r) => r.scoredPerSec))]);
+    // Which process is the wall: on 2 cores, Redis, the server and the load generator share them.
+    const medianCores = (list: Throughput[]): Cores => ({ redis: median(list.map((r) => r.cores.redis)), server: median(list.map((r) => r.cores.server)), bench: median(list.map((r) => r.cores.bench)) });
+    row(['cores used over the windows (CPU seconds per second, medians), HTTP; /ws/ingest', `${fmtCores(medianCores(http))}; ${fmtCores(medianCores(ws))}`, '', '']);
     row([`the scorer alone, draining the backlog with ingest idle (first HTTP run, ${fmt(drainSeconds, 1)} s)`, fmt(drain), '', '']);
     row([`the scorer's Redis commands per event (INFO commandstats over that drain, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
     row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
@@ -314,12 +321,12 @@ try {
 
   if (only.has('latency')) {
     console.log('Latency, event accepted → update received...');
-    const lat = await runLatency(redis.url, [1000, 10_000, 50_000], 10);
+    const lat = await runLatency(redis.url, redis.pid, [1000, 10_000, 50_000], 10);
     results.latency = lat;
     // A percentile that falls on a probe answered late (or never) is shown as more than the wait.
     const ms = (x: number) => (x === Infinity ? `> ${fmt(PROBE_TIMEOUT_MS)}` : fmt(x));
     for (const l of lat) {
-      const counts = [`${l.samples} probes`, ...(l.late ? [`${l.late} later than ${fmt(PROBE_TIMEOUT_MS)} ms`] : []), ...(l.refused ? [`${l.refused} refused (503)`] : [])].join(', ');
+      const counts = [`${l.samples} probes`, ...(l.late ? [`${l.late} later than ${fmt(PROBE_TIMEOUT_MS)} ms`] : []), ...(l.refused ? [`${l.refused} refused (503)`] : []), `cores used: ${fmtCores(l.cores)}`].join(', ');
       row([`latency at ${fmt(l.load)}/s offered (${fmt(l.achieved)}/s achieved): p50 / p95 / p99 ms`, `${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)}`, counts, '']);
     }
   }
