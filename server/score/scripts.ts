@@ -41,6 +41,8 @@ local function trim(key)
 end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
 local function num(x) return tonumber(x or '0') or 0 end
+-- A delta leaves out what it does not change (empty lists and maps, zero amounts).
+local EMPTY = {}
 -- Accounts marked dirty by this batch, each once; their owners are looked up together at the end.
 local marked, marks = {}, {}
 local function mark(id) if not marked[id] then marked[id] = true; marks[#marks + 1] = id end end
@@ -58,18 +60,24 @@ for i = 5, #ARGV do
   else
   local d = cjson.decode(raw)
   local id = d.id
+  local posts, postTopics, authored, counts = d.posts or EMPTY, d.postTopics or EMPTY, d.authored or EMPTY, d.counts or EMPTY
+  local endorsements, engagers, engagerWeights = d.endorsements or EMPTY, d.engagers or EMPTY, d.engagerWeights or EMPTY
+  local last, follows, outcomes, received = d.last or 0, d.follows or 0, d.outcomes or 0, d.received or 0
   local key, pk = B .. 'a:' .. id, B .. 'p:' .. id
   -- The posts' sums and topics, in one read.
   local plist, pf = {}, {}
-  for p, _ in pairs(d.posts) do
+  local anyE, anyA = false, false
+  for p, v in pairs(posts) do
     plist[#plist + 1] = p
     pf[#pf + 1] = 'e|' .. p; pf[#pf + 1] = 'a|' .. p; pf[#pf + 1] = 't|' .. p
+    if v.e > 0 then anyE = true end
+    if v.a > 0 then anyA = true end
   end
   local pcur = {}
   if #pf > 0 then pcur = redis.call('HMGET', pk, unpack(pf)) end
   local ptopics = {}
   for k, p in ipairs(plist) do
-    local own = d.postTopics[p]
+    local own = postTopics[p]
     if own then ptopics[p] = own
     elseif pcur[3 * k] then
       local list = {}
@@ -77,16 +85,25 @@ for i = 5, #ARGV do
       ptopics[p] = list
     end
   end
-  -- The account fields this delta changes, in one read.
-  local names = { 'first', 'last', 'fts', 'f', 'nts', 'name', 'nf', 'E', 'A', 'O', 'K', 'N' }
+  -- The account fields this delta changes (and only those), in one read.
+  local names = { 'first' }
   local seen = {}
   local function want(f) if not seen[f] then seen[f] = true; names[#names + 1] = f end end
-  for t, _ in pairs(d.counts) do want('n:' .. t) end
-  for topic, _ in pairs(d.authored) do want('tp:' .. topic) end
+  if last > 0 then want('last') end
+  if d.followers then want('fts'); want('f') end
+  if d.name then want('nts'); want('name') end
+  if follows ~= 0 then want('nf') end
+  if anyE then want('E') end
+  if anyA then want('A') end
+  if outcomes > 0 then want('O') end
+  if #endorsements > 0 then want('K') end
+  if received > 0 then want('N') end
+  for t, _ in pairs(counts) do want('n:' .. t) end
+  for topic, _ in pairs(authored) do want('tp:' .. topic) end
   for _, p in ipairs(plist) do
-    if ptopics[p] and d.posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do want('tv:' .. topic) end end
+    if ptopics[p] and posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do want('tv:' .. topic) end end
   end
-  for _, en in ipairs(d.endorsements) do want('tv:' .. en.topic); want('tk:' .. en.topic) end
+  for _, en in ipairs(endorsements) do want('tv:' .. en.topic); want('tk:' .. en.topic) end
   local vals = redis.call('HMGET', key, unpack(names))
   local cur = {}
   for k, f in ipairs(names) do if vals[k] then cur[f] = vals[k] end end
@@ -94,7 +111,7 @@ for i = 5, #ARGV do
   local out, pout = {}, {}
   local function add(f, x) out[f] = num(out[f] or cur[f]) + x end
   if not cur.first or d.first < tonumber(cur.first) then out.first = d.first end
-  if d.last > 0 and d.last > num(cur.last) then out.last = d.last end
+  if last > 0 and last > num(cur.last) then out.last = last end
   if d.followers then
     local cts = tonumber(cur.fts or '-1')
     if d.followers.ts > cts or (d.followers.ts == cts and d.followers.value > num(cur.f)) then
@@ -107,13 +124,13 @@ for i = 5, #ARGV do
       out.name = d.name.value; out.nts = d.name.ts
     end
   end
-  if d.follows ~= 0 then add('nf', d.follows) end
-  for t, n in pairs(d.counts) do add('n:' .. t, n) end
-  for p, topics in pairs(d.postTopics) do pout['t|' .. p] = table.concat(topics, ',') end
+  if follows ~= 0 then add('nf', follows) end
+  for t, n in pairs(counts) do add('n:' .. t, n) end
+  for p, topics in pairs(postTopics) do pout['t|' .. p] = table.concat(topics, ',') end
   -- Days with tagged posts, per topic: one hash per account (topic -> comma-joined days), 'td:<topic>' their count.
   -- The same hash holds the account's endorsements (below).
   local dyk = B .. 'dy:' .. id
-  for topic, a in pairs(d.authored) do
+  for topic, a in pairs(authored) do
     add('tp:' .. topic, a.posts)
     local list = redis.call('HGET', dyk, topic)
     local moved = false
@@ -143,7 +160,7 @@ for i = 5, #ARGV do
   end
   local dE, dA = 0, 0
   for k, p in ipairs(plist) do
-    local v = d.posts[p]
+    local v = posts[p]
     local oe, oa = num(pcur[3 * k - 2]), num(pcur[3 * k - 1])
     local ne, na = oe, oa
     if v.e > 0 then ne = oe + v.e; pout['e|' .. p] = ne; dE = dE + pow(ne) - pow(oe) end
@@ -159,10 +176,10 @@ for i = 5, #ARGV do
   end
   if dE ~= 0 then add('E', dE) end
   if dA ~= 0 then add('A', dA) end
-  if d.outcomes > 0 then add('O', d.outcomes) end
+  if outcomes > 0 then add('O', outcomes) end
   -- Endorsements counted ('k|<day>|<topic>|<endorser>') and distinct endorsers per topic ('e|<topic>|<endorser>')
   -- are fields of the same hash as the days (topics never hold '|'); 'tk:<topic>' counts the endorsers.
-  if #d.endorsements > 0 then
+  if #endorsements > 0 then
     -- Versions before 0.6 kept them in sets ('k:<id>', 'tk:<id>:<topic>'): moved in once.
     local function moveSet(old, prefix)
       if redis.call('EXISTS', old) == 0 then return end
@@ -176,7 +193,7 @@ for i = 5, #ARGV do
     end
     moveSet(B .. 'k:' .. id, 'k|')
     local topicsMoved = {}
-    for _, en in ipairs(d.endorsements) do
+    for _, en in ipairs(endorsements) do
       if not topicsMoved[en.topic] then
         topicsMoved[en.topic] = true
         moveSet(B .. 'tk:' .. id .. ':' .. en.topic, 'e|' .. en.topic .. '|')
@@ -188,11 +205,11 @@ for i = 5, #ARGV do
       end
     end
   end
-  if #d.engagers > 0 then
+  if #engagers > 0 then
     local hk = B .. 'hll:' .. id
-    if redis.call('PFADD', hk, unpack(d.engagers)) == 1 then out.D = redis.call('PFCOUNT', hk) end
+    if redis.call('PFADD', hk, unpack(engagers)) == 1 then out.D = redis.call('PFCOUNT', hk) end
   end
-  if d.received > 0 then add('N', d.received) end
+  if received > 0 then add('N', received) end
   local flat = {}
   for f, x in pairs(pout) do flat[#flat + 1] = f; flat[#flat + 1] = x end
   if #flat > 0 then redis.call('HSET', pk, unpack(flat)) end
@@ -201,7 +218,7 @@ for i = 5, #ARGV do
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
   local ek = B .. 'en:' .. id
   local engaged = false
-  for who, w in pairs(d.engagerWeights) do redis.call('ZINCRBY', ek, w, who); engaged = true end
+  for who, w in pairs(engagerWeights) do redis.call('ZINCRBY', ek, w, who); engaged = true end
   if engaged then trim(ek) end
   mark(id)
   end

@@ -57,18 +57,35 @@ function finiteOnly(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? 0 : value;
 }
 
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 /**
- * A delta as APPLY reads it (without `knownFirst`, which only decides
- * whether it is sent). JSON.stringify with a replacer leaves V8's fast path,
- * so the replacer only runs when the JSON shows a null, which non-finite
- * numbers become (or a name that contains the word).
+ * A delta as APPLY reads it: what it changes, without the empty lists and
+ * maps and the zero amounts (APPLY takes a missing one as empty or 0; every
+ * table cjson builds is Lua work in Redis, the store's busiest process), and
+ * without `knownFirst`, which only decides whether it is sent.
+ * JSON.stringify with a replacer leaves V8's fast path, so the replacer only
+ * runs when the JSON shows a null, which non-finite numbers become (or a
+ * name that contains the word).
  */
 function deltaJson(d: AccountDelta): string {
-  let value: Omit<AccountDelta, 'knownFirst'> = d;
-  if (d.knownFirst !== undefined) {
-    const { knownFirst: _, ...rest } = d;
-    value = rest;
-  }
+  const value: Partial<AccountDelta> = { id: d.id, first: d.first };
+  if (d.last !== 0) value.last = d.last;
+  if (d.followers) value.followers = d.followers;
+  if (d.name) value.name = d.name;
+  if (d.follows !== 0) value.follows = d.follows;
+  if (hasKeys(d.posts)) value.posts = d.posts;
+  if (hasKeys(d.postTopics)) value.postTopics = d.postTopics;
+  if (hasKeys(d.authored)) value.authored = d.authored;
+  if (d.outcomes !== 0) value.outcomes = d.outcomes;
+  if (d.endorsements.length > 0) value.endorsements = d.endorsements;
+  if (d.received !== 0) value.received = d.received;
+  if (d.engagers.length > 0) value.engagers = d.engagers;
+  if (hasKeys(d.engagerWeights)) value.engagerWeights = d.engagerWeights;
+  if (hasKeys(d.counts)) value.counts = d.counts;
   const json = JSON.stringify(value);
   return json.includes('null') ? JSON.stringify(value, finiteOnly) : json;
 }
