@@ -104,13 +104,6 @@ export function ndjsonChunks(events: ActivityEvent[], size: number): string[] {
   return out;
 }
 
-/**
- * Redis commands per scored event, in total and the twelve most frequent, and
- * Redis's time per scored event for the six costliest commands (EVALSHA's
- * time includes the commands its scripts run, which are also counted on their
- * own), from INFO commandstats.
- */
-/** Seconds of CPU (user + system) the Redis server has used so far, from INFO. */
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function processCpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -146,12 +139,19 @@ export function fmtCores(c: Cores): string {
   return `Redis ${c.redis.toFixed(2)}, server ${c.server.toFixed(2)}, load generator ${c.bench.toFixed(2)}`;
 }
 
+/** Seconds of CPU (user + system) the Redis server has used so far, from INFO. */
 export async function redisCpuSeconds(client: RedisClient): Promise<number> {
   const info = await client.info('cpu');
   const n = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return n('used_cpu_user') + n('used_cpu_sys');
 }
 
+/**
+ * Redis commands per scored event, in total and the twelve most frequent, and
+ * Redis's time per scored event for the six costliest commands (EVALSHA's
+ * time includes the commands its scripts run, which are also counted on their
+ * own), from INFO commandstats.
+ */
 export function commandProfile(info: string, events: number): { perEvent: number; top: [string, number][]; usecPerEvent: [string, number][] } {
   const calls: [string, number][] = [];
   const usec: [string, number][] = [];

@@ -66,12 +66,10 @@ function hasKeys(o: object): boolean {
  * A delta as APPLY reads it: what it changes, without the empty lists and
  * maps and the zero amounts (APPLY takes a missing one as empty or 0; every
  * table cjson builds is Lua work in Redis, the store's busiest process), and
- * without `knownFirst`, which only decides whether it is sent.
- * JSON.stringify with a replacer leaves V8's fast path, so the replacer only
- * runs when the JSON shows a null, which non-finite numbers become (or a
- * name that contains the word).
+ * without `knownFirst`, which only decides whether it is sent. Only `id` and
+ * `first` left: the delta only says the account was seen (it acted on others).
  */
-function deltaJson(d: AccountDelta): string {
+function changes(d: AccountDelta): Partial<AccountDelta> {
   const value: Partial<AccountDelta> = { id: d.id, first: d.first };
   if (d.last !== 0) value.last = d.last;
   if (d.followers) value.followers = d.followers;
@@ -86,26 +84,17 @@ function deltaJson(d: AccountDelta): string {
   if (d.engagers.length > 0) value.engagers = d.engagers;
   if (hasKeys(d.engagerWeights)) value.engagerWeights = d.engagerWeights;
   if (hasKeys(d.counts)) value.counts = d.counts;
-  const json = JSON.stringify(value);
-  return json.includes('null') ? JSON.stringify(value, finiteOnly) : json;
+  return value;
 }
 
-/** A delta that only says the account was seen (it acted on others): applied without decoding JSON. */
-export function touchOnly(d: AccountDelta): boolean {
-  return (
-    d.last === 0 &&
-    d.follows === 0 &&
-    d.outcomes === 0 &&
-    d.received === 0 &&
-    !d.followers &&
-    !d.name &&
-    d.endorsements.length === 0 &&
-    d.engagers.length === 0 &&
-    Object.keys(d.posts).length === 0 &&
-    Object.keys(d.authored).length === 0 &&
-    Object.keys(d.postTopics).length === 0 &&
-    Object.keys(d.counts).length === 0
-  );
+/**
+ * JSON.stringify with a replacer leaves V8's fast path, so the replacer only
+ * runs when the JSON shows a null, which non-finite numbers become (or a
+ * name that contains the word).
+ */
+function deltaJson(value: Partial<AccountDelta>): string {
+  const json = JSON.stringify(value);
+  return json.includes('null') ? JSON.stringify(value, finiteOnly) : json;
 }
 
 /**
@@ -116,7 +105,9 @@ export function touchOnly(d: AccountDelta): boolean {
 export function deltaArgs(deltas: Iterable<AccountDelta>): string[] {
   const out: string[] = [];
   for (const d of deltas) {
-    if (!touchOnly(d)) out.push(deltaJson(d));
+    const value = changes(d);
+    // A sight alone goes without JSON, which APPLY then need not decode.
+    if (Object.keys(value).length > 2) out.push(deltaJson(value));
     else if (!(d.knownFirst !== undefined && d.knownFirst <= d.first)) out.push(`T|${d.id}|${d.first}`);
   }
   return out;
