@@ -110,12 +110,33 @@ export function processCpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/**
+ * Seconds a process's main thread has spent on a CPU and waiting in the run
+ * queue for one, from /proc/<pid>/schedstat (NaN where the kernel does not
+ * keep it).
+ */
+export function mainThreadSchedSeconds(pid: number): { running: number; waiting: number } {
+  try {
+    const [run = NaN, wait = NaN] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { running: run / 1e9, waiting: wait / 1e9 };
+  } catch {
+    return { running: NaN, waiting: NaN };
+  }
+}
+
 /** Cores used over a window (CPU seconds per second). */
 export interface Cores {
   redis: number;
   server: number;
   /** This process: the load generator (and, for latency, the probes' client). */
   bench: number;
+  /**
+   * Shares of the window Redis's main thread (the one that runs every
+   * command) spent on a CPU and waiting for one: together near 1, Redis is
+   * the wall, whatever the cores add up to.
+   */
+  redisRunning: number;
+  redisWaiting: number;
 }
 
 /**
@@ -126,17 +147,34 @@ export interface Cores {
 export function coresOver(redisPid: number | undefined, serverPid: number): () => Cores {
   const t0 = performance.now();
   const r0 = redisPid ? processCpuSeconds(redisPid) : NaN;
+  const m0 = redisPid ? mainThreadSchedSeconds(redisPid) : { running: NaN, waiting: NaN };
   const s0 = processCpuSeconds(serverPid);
   const b0 = process.cpuUsage();
   return () => {
     const dt = (performance.now() - t0) / 1000;
     const b = process.cpuUsage(b0);
-    return { redis: redisPid ? (processCpuSeconds(redisPid) - r0) / dt : NaN, server: (processCpuSeconds(serverPid) - s0) / dt, bench: (b.user + b.system) / 1e6 / dt };
+    const m = redisPid ? mainThreadSchedSeconds(redisPid) : { running: NaN, waiting: NaN };
+    return {
+      redis: redisPid ? (processCpuSeconds(redisPid) - r0) / dt : NaN,
+      server: (processCpuSeconds(serverPid) - s0) / dt,
+      bench: (b.user + b.system) / 1e6 / dt,
+      redisRunning: (m.running - m0.running) / dt,
+      redisWaiting: (m.waiting - m0.waiting) / dt,
+    };
   };
 }
 
+/** The medians of several windows' cores. */
+export function medianCores(list: Cores[]): Cores {
+  const m = (k: keyof Cores) => median(list.map((c) => c[k]));
+  return { redis: m('redis'), server: m('server'), bench: m('bench'), redisRunning: m('redisRunning'), redisWaiting: m('redisWaiting') };
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
 export function fmtCores(c: Cores): string {
-  return `Redis ${c.redis.toFixed(2)}, server ${c.server.toFixed(2)}, load generator ${c.bench.toFixed(2)}`;
+  const main = Number.isFinite(c.redisRunning) ? ` (its main thread running ${pct(c.redisRunning)}, waiting for a CPU ${pct(c.redisWaiting)} of the time)` : '';
+  return `Redis ${c.redis.toFixed(2)}${main}, server ${c.server.toFixed(2)}, load generator ${c.bench.toFixed(2)}`;
 }
 
 /** Seconds of CPU (user + system) the Redis server has used so far, from INFO. */

@@ -20,7 +20,7 @@ import { connectRedis } from '../server/infra/redis.js';
 import { archiveDirFor } from '../server/score/archive.js';
 import * as SCRIPTS from '../server/score/scripts.js';
 import { Script } from '../server/infra/script.js';
-import { benchArchiveDir, commandProfile, coresOver, demoEvents, dropPrefix, fmt, fmtCores, median, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
+import { benchArchiveDir, commandProfile, coresOver, demoEvents, dropPrefix, fmt, fmtCores, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
@@ -269,8 +269,8 @@ try {
     row(['/ws/ingest: accepted with scoring braking it', ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
     row([`/ws/ingest: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(ws.map((r) => r.scoredPerSec))]);
     // Which process is the wall: on 2 cores, Redis, the server and the load generator share them.
-    const medianCores = (list: Throughput[]): Cores => ({ redis: median(list.map((r) => r.cores.redis)), server: median(list.map((r) => r.cores.server)), bench: median(list.map((r) => r.cores.bench)) });
-    row(['cores used over the windows (CPU seconds per second, medians), HTTP; /ws/ingest', `${fmtCores(medianCores(http))}; ${fmtCores(medianCores(ws))}`, '', '']);
+    const cores = (list: Throughput[]) => fmtCores(medianCores(list.map((r) => r.cores)));
+    row(['cores used over the windows (CPU seconds per second, medians), HTTP; /ws/ingest', `${cores(http)}; ${cores(ws)}`, '', '']);
     row([`the scorer alone, draining the backlog with ingest idle (first HTTP run, ${fmt(drainSeconds, 1)} s)`, fmt(drain), '', '']);
     row([`the scorer's Redis commands per event (INFO commandstats over that drain, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
     row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
