@@ -6,7 +6,7 @@
 import type { Entity, Leaderboard, LeaderboardEntry } from '../../shared/api.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
-import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, type ModelParams } from './model.js';
+import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, unpackComponents, type ModelParams } from './model.js';
 import { isAccountId, type ScoreStore } from './store.js';
 import { rawOf, scoreAccounts } from './score.js';
 
@@ -31,8 +31,7 @@ export class ClaimedAccountError extends Error {
 }
 
 function entityOf(id: string, h: Record<string, string>, rank: number | null): Entity {
-  const components: Record<string, number> = {};
-  for (const c of COMPONENT_NAMES) components[c] = Number(h[`c:${c}`] ?? 0);
+  const components = unpackComponents(h);
   return {
     id,
     name: h.name ?? id,
@@ -100,7 +99,7 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
       if (score == null) return null;
       const since = clock - HISTORY_RANGES[range];
       let raw: string[];
-      if (layout !== '2') {
+      if (!(Number(layout) >= 2)) {
         // Not written since before 0.6: the two sets of that version.
         const [minutes, hours] = keys.legacyHistory(id);
         raw = await redis.zRangeByScore(fine ? minutes : hours, since, '+inf');

@@ -17,7 +17,7 @@
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { AccountDelta } from './aggregate.js';
-import type { ModelParams } from './model.js';
+import { packComponents, type ModelParams } from './model.js';
 import { APPLY, TAKE, WRITE } from './scripts.js';
 import { parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
 
@@ -225,7 +225,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         const fields: Record<string, string> = { name: e.name, topics: JSON.stringify(r.topics), u: String(updated) };
         // An account's record never changes kind (person) or accounts (itself): readers take those as given.
         if (e.registered) Object.assign(fields, { kind: e.kind, accounts: JSON.stringify(e.accounts.map((a) => a.id)) });
-        for (const [c, v] of Object.entries(r.components)) fields[`c:${c}`] = String(v);
+        fields.c = packComponents(r.components);
         const own = e.registered ? undefined : String(r.score);
         // Scores travel as strings: a Lua number would be stored with 17 digits (41.899999999999999).
         writes.push(JSON.stringify({ id, s: score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));

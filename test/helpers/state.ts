@@ -20,9 +20,8 @@ export async function snapshot(redis: RedisClient, keys: Keys) {
   const ids = (boards['lb:global'] ?? []).map((m) => m.value);
   const entities: Record<string, Record<string, string>> = {};
   for (const id of ids) {
-    const { s, topics, accounts, name, kind, scopes: sc, ...rest } = await redis.hGetAll(keys.score(id));
-    const components = Object.fromEntries(Object.entries(rest).filter(([k]) => k.startsWith('c:')));
-    entities[id] = { s: s!, topics: topics!, accounts: accounts!, name: name!, kind: kind!, scopes: sc!, ...components };
+    const { s, topics, accounts, name, kind, scopes: sc, c } = await redis.hGetAll(keys.score(id));
+    entities[id] = { s: s!, topics: topics!, accounts: accounts!, name: name!, kind: kind!, scopes: sc!, c: c! };
   }
   return { boards, entities };
 }

@@ -85,7 +85,7 @@ async function state(prefix: string, redis: RedisClient): Promise<Map<string, Re
   for (const id of await redis.zRange(keys.leaderboard('global'), 0, -1)) {
     const a = await redis.hGetAll(keys.account(id));
     const e = await redis.hGetAll(keys.score(id));
-    out.set(id, { ...a, es: e.s!, topics: e.topics!, components: Object.keys(e).filter((k) => k.startsWith('c:')).map((k) => `${k}=${e[k]}`).sort().join(',') });
+    out.set(id, { ...a, es: e.s!, topics: e.topics!, components: e.c! });
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { aggregate } from '../../server/score/aggregate.js';
-import { modelParams } from '../../server/score/model.js';
+import { COMPONENT_NAMES, modelParams } from '../../server/score/model.js';
 import { createReads, type HistoryRange } from '../../server/score/reads.js';
 import { TOP_SET_MAX } from '../../server/score/scripts.js';
 import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
@@ -231,6 +231,40 @@ describe('pipeline and read API', () => {
     expect(await redis.exists([minutes, hours])).toBe(0);
     expect(await points('x:legacy', '24h')).toEqual([[om - MIN, 7.1], [om, 7.5], [om + 3 * MIN, s6]]);
     expect(await points('x:legacy', '30d')).toEqual([[oh - HOUR, 6.0], [oh, s6]]);
+  });
+
+  it("keeps a score record's components in one field, and moves the fields of an earlier version into it on its next write", async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const reads = createReads(redis, keys, store, P);
+    const T0 = Date.UTC(2026, 0, 10, 12);
+    const step = async (n: number, type: 'reply' | 'click') => {
+      const events = Array.from({ length: 4 }, (_, k) => ({ id: `c${n}-${k}`, network: 'x', type, actor: `fan${n}-${k}`, target: 'packed', post: 'cp', ts: T0 + n * 60_000 }));
+      await store.apply(aggregate(events, P).values(), n === 0 ? '' : `${n}-0`, `${n + 1}-0`, T0 + n * 60_000);
+      await store.rescoreDirty();
+      return reads.entity('x:packed');
+    };
+    const first = (await step(0, 'reply'))!;
+    const record = await redis.hGetAll(keys.score('x:packed'));
+    expect(record.hv).toBe('3');
+    expect(Object.keys(record).filter((k) => k.startsWith('c:'))).toEqual([]);
+    expect(record.c).toBe(COMPONENT_NAMES.map((c) => String(first.components[c])).join(','));
+    expect(first.components.engagement).toBeGreaterThan(0);
+
+    // The same record as 0.7.1 kept it: a field per component, layout 2. Read as it is...
+    await redis.hDel(keys.score('x:packed'), 'c');
+    await redis.hSet(keys.score('x:packed'), { hv: '2', ...Object.fromEntries(COMPONENT_NAMES.map((c) => [`c:${c}`, String(first.components[c])])) });
+    expect((await reads.entity('x:packed'))!.components).toEqual(first.components);
+    // ...and packed on its next write, the old fields gone.
+    const next = (await step(1, 'click'))!;
+    expect(next.components.outcomes ?? 0).toBeGreaterThan(first.components.outcomes ?? 0);
+    const moved = await redis.hGetAll(keys.score('x:packed'));
+    expect(moved.hv).toBe('3');
+    expect(Object.keys(moved).filter((k) => k.startsWith('c:'))).toEqual([]);
+    expect(moved.c).toBe(COMPONENT_NAMES.map((c) => String(next.components[c])).join(','));
+    // The history written under layout 2 is still read (layouts 2 and 3 share it).
+    expect((await reads.history('x:packed', '24h'))!.points.length).toBe(2);
   });
 
   it('scores entities a crash left dirty between the two steps of an apply', async () => {
