@@ -309,9 +309,10 @@ for i = 3, #ARGV do
     -- History, one sorted set: minute buckets for a day (score = the minute, member '<minute>:<score>')
     -- and hour buckets for 30 days (score = minus the hour, member '-<hour>:<score>').
     local hk = B .. 'h:' .. id
-    -- The record's layout ('hv'): none or 1 before 0.6, 2 before 0.7.2 (components one field each), 3 now.
+    -- The record's layout ('hv'): none or 1 before 0.6, 2 before 0.7.2 (components one field each, and
+    -- 'at', the clock when scored, which nothing read: 'sc' holds it), 3 now.
     local layout = tonumber(cur[6] or '0') or 0
-    if prev and layout < 3 then redis.call('HDEL', sk, ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
+    if prev and layout < 3 then redis.call('HDEL', sk, 'at', ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
     if prev and layout < 2 then
       -- Kept in two sets by versions before 0.6 (minutes in 'h1:', hours in 'h2:'): moved in once.
       local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
@@ -352,7 +353,7 @@ for i = 3, #ARGV do
     if first then base = tonumber(string.match(first, ':(.*)$'))
     elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
-    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'at', ARGV[2], 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm, 'hv', '3' }
+    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm, 'hv', '3' }
     for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
     redis.call('HSET', sk, unpack(fields))
     scored[#scored + 1] = clock; scored[#scored + 1] = id

@@ -248,20 +248,20 @@ describe('pipeline and read API', () => {
     const first = (await step(0, 'reply'))!;
     const record = await redis.hGetAll(keys.score('x:packed'));
     expect(record.hv).toBe('3');
-    expect(Object.keys(record).filter((k) => k.startsWith('c:'))).toEqual([]);
+    expect(Object.keys(record).filter((k) => k.startsWith('c:') || k === 'at')).toEqual([]);
     expect(record.c).toBe(COMPONENT_NAMES.map((c) => String(first.components[c])).join(','));
     expect(first.components.engagement).toBeGreaterThan(0);
 
     // The same record as 0.7.1 kept it: a field per component, layout 2. Read as it is...
     await redis.hDel(keys.score('x:packed'), 'c');
-    await redis.hSet(keys.score('x:packed'), { hv: '2', ...Object.fromEntries(COMPONENT_NAMES.map((c) => [`c:${c}`, String(first.components[c])])) });
+    await redis.hSet(keys.score('x:packed'), { hv: '2', at: String(T0), ...Object.fromEntries(COMPONENT_NAMES.map((c) => [`c:${c}`, String(first.components[c])])) });
     expect((await reads.entity('x:packed'))!.components).toEqual(first.components);
     // ...and packed on its next write, the old fields gone.
     const next = (await step(1, 'click'))!;
     expect(next.components.outcomes ?? 0).toBeGreaterThan(first.components.outcomes ?? 0);
     const moved = await redis.hGetAll(keys.score('x:packed'));
     expect(moved.hv).toBe('3');
-    expect(Object.keys(moved).filter((k) => k.startsWith('c:'))).toEqual([]);
+    expect(Object.keys(moved).filter((k) => k.startsWith('c:') || k === 'at')).toEqual([]);
     expect(moved.c).toBe(COMPONENT_NAMES.map((c) => String(next.components[c])).join(','));
     // The history written under layout 2 is still read (layouts 2 and 3 share it).
     expect((await reads.history('x:packed', '24h'))!.points.length).toBe(2);
