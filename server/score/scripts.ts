@@ -276,7 +276,10 @@ for i = 3, #ARGV do
   local w = cjson.decode(ARGV[i])
   local id = w.id
   local sk = B .. 'es:' .. id
-  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv')
+  -- The record's fields this write may set, read with those the script needs, so that only what changed is written.
+  local given = {}
+  for k, _ in pairs(w.fields) do given[#given + 1] = k end
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', unpack(given))
   local prev = cur[1] or nil
   prevs[#prevs + 1] = prev or ''
   local score = tonumber(w.s)
@@ -353,9 +356,18 @@ for i = 3, #ARGV do
     if first then base = tonumber(string.match(first, ':(.*)$'))
     elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
-    local fields = { 's', w.s, 'd', string.format('%.1f', d / 10), 'scopes', table.concat(names, ','), 's0', s0[1], 's0t', s0[2], 'hm', hm, 'hv', '3' }
-    for k, v in pairs(w.fields) do fields[#fields + 1] = k; fields[#fields + 1] = v end
-    redis.call('HSET', sk, unpack(fields))
+    -- Only the fields whose values change are written (each one written also goes into the AOF).
+    local fields = {}
+    local function put(f, v, was) if v ~= was then fields[#fields + 1] = f; fields[#fields + 1] = v end end
+    put('s', w.s, prev)
+    put('d', string.format('%.1f', d / 10), cur[7] or nil)
+    put('scopes', table.concat(names, ','), old)
+    put('s0', s0[1], cur[3] or nil)
+    put('s0t', s0[2], cur[4] or nil)
+    put('hm', hm, cur[5] or nil)
+    put('hv', '3', cur[6] or nil)
+    for k, f in ipairs(given) do put(f, w.fields[f], cur[7 + k] or nil) end
+    if #fields > 0 then redis.call('HSET', sk, unpack(fields)) end
     scored[#scored + 1] = clock; scored[#scored + 1] = id
   end
   done[#done + 1] = id
