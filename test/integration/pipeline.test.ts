@@ -6,6 +6,7 @@ import { aggregate } from '../../server/score/aggregate.js';
 import { COMPONENT_NAMES, modelParams } from '../../server/score/model.js';
 import { createReads, type HistoryRange } from '../../server/score/reads.js';
 import { TOP_SET_MAX } from '../../server/score/scripts.js';
+import { scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
@@ -265,6 +266,42 @@ describe('pipeline and read API', () => {
     expect(moved.c).toBe(COMPONENT_NAMES.map((c) => String(next.components[c])).join(','));
     // The history written under layout 2 is still read (layouts 2 and 3 share it).
     expect((await reads.history('x:packed', '24h'))!.points.length).toBe(2);
+  });
+
+  it('writes the fields of a score record that change, and only those, whether or not the score moves', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const T0 = Date.UTC(2026, 0, 10, 12);
+    let n = 0;
+    const apply = async (events: object[], at: number) => {
+      await store.apply(aggregate(events as never, P).values(), n === 0 ? '' : `${n}-0`, `${n + 1}-0`, at);
+      n += 1;
+      await store.rescoreDirty();
+      return redis.hGetAll(keys.score('x:renamed'));
+    };
+    const profile = (name: string, at: number) => ({ id: `pr-${at}`, network: 'x', type: 'profile', actor: 'renamed', name, followers: 1000, ts: at });
+    const first = await apply([profile('Old Name', T0), ...Array.from({ length: 3 }, (_, k) => ({ id: `r${k}`, network: 'x', type: 'reply', actor: `fan${k}`, target: 'renamed', post: 'rp', ts: T0 }))], T0);
+    expect(first.name).toBe('Old Name');
+    // A new name, the same audience, the same clock: the score stays, the name and the time of the update move.
+    const renamed = await apply([profile('New Name', T0 + 1000)], T0);
+    expect(renamed.s).toBe(first.s);
+    expect(renamed.name).toBe('New Name');
+    expect(renamed.u).toBe(String(T0 + 1000));
+    expect({ ...renamed, name: first.name, u: first.u }).toEqual(first);
+    // Every field the write sets holds what a full write would have put there: the score moved, so do the components.
+    const moved = await apply(Array.from({ length: 5 }, (_, k) => ({ id: `c${k}`, network: 'x', type: 'click', actor: `buyer${k}`, target: 'renamed', post: 'rp', ts: T0 + 2000 })), T0 + 2000);
+    expect(Number(moved.s)).toBeGreaterThan(Number(first.s));
+    const [e] = await store.resolve(['x:renamed']);
+    const want = scoreAccounts(e!.accounts, T0 + 2000, P);
+    expect(moved.c).toBe(COMPONENT_NAMES.map((c) => String(want.components[c])).join(','));
+    expect(moved.topics).toBe(JSON.stringify(want.topics));
+    expect(moved.u).toBe(String(T0 + 2000));
+    // The movement over the last day (the leaderboards' `delta`): against the first score, all within one minute.
+    expect(first.d).toBe('0.0');
+    expect(moved.d).toBe((Math.round((Number(moved.s) - Number(first.s)) * 10) / 10).toFixed(1));
+    const board = await createReads(redis, keys, store, P).leaderboard('global', 10, 0);
+    expect(board.entries.find((x) => x.id === 'x:renamed')?.delta).toBe(Number(moved.d));
   });
 
   it('scores entities a crash left dirty between the two steps of an apply', async () => {
