@@ -124,9 +124,15 @@ export function packComponents(components: Record<ComponentName, number>): strin
   return COMPONENT_NAMES.map((name) => String(components[name])).join(',');
 }
 
-/** The components of a score record, packed or (written before 0.7.2) one field each; 0 where missing. */
+/**
+ * The components of a score record; 0 where missing. A record last written
+ * before 0.7.2 has a field each (0.7.2 deletes them when it writes the
+ * record), and they win over a packed field that such a version left behind
+ * (after going back to 0.7.1 and forward again).
+ */
 export function unpackComponents(record: Record<string, string>): Record<ComponentName, number> {
-  const packed = record.c?.split(',');
+  const perField = COMPONENT_NAMES.some((name) => record[`c:${name}`] !== undefined);
+  const packed = perField ? undefined : record.c?.split(',');
   const out = {} as Record<ComponentName, number>;
   COMPONENT_NAMES.forEach((name, i) => (out[name] = Number((packed ? packed[i] : record[`c:${name}`]) ?? 0)));
   return out;
