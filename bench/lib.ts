@@ -113,9 +113,10 @@ export function processCpuSeconds(pid: number): number {
 /**
  * Seconds a process's main thread has spent on a CPU and waiting in the run
  * queue for one, from /proc/<pid>/schedstat (NaN where the kernel does not
- * keep it).
+ * keep it, or without a pid).
  */
-export function mainThreadSchedSeconds(pid: number): { running: number; waiting: number } {
+export function mainThreadSchedSeconds(pid: number | undefined): { running: number; waiting: number } {
+  if (!pid) return { running: NaN, waiting: NaN };
   try {
     const [run = NaN, wait = NaN] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
     return { running: run / 1e9, waiting: wait / 1e9 };
@@ -147,13 +148,13 @@ export interface Cores {
 export function coresOver(redisPid: number | undefined, serverPid: number): () => Cores {
   const t0 = performance.now();
   const r0 = redisPid ? processCpuSeconds(redisPid) : NaN;
-  const m0 = redisPid ? mainThreadSchedSeconds(redisPid) : { running: NaN, waiting: NaN };
+  const m0 = mainThreadSchedSeconds(redisPid);
   const s0 = processCpuSeconds(serverPid);
   const b0 = process.cpuUsage();
   return () => {
     const dt = (performance.now() - t0) / 1000;
     const b = process.cpuUsage(b0);
-    const m = redisPid ? mainThreadSchedSeconds(redisPid) : { running: NaN, waiting: NaN };
+    const m = mainThreadSchedSeconds(redisPid);
     return {
       redis: redisPid ? (processCpuSeconds(redisPid) - r0) / dt : NaN,
       server: (processCpuSeconds(serverPid) - s0) / dt,
