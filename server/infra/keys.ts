@@ -39,8 +39,14 @@ export interface Keys {
   dedupe(bucket: number): string;
   /** Account state hash (see the APPLY script). */
   account(id: string): string;
-  /** Per-post sums and topics of an account. */
+  /** Per-post sums and topics of an account as versions before 0.8 kept them (now fields of its evidence hash); moved at a scorer's start. */
   posts(id: string): string;
+  /**
+   * An account's evidence hash: per post `p|<post>` = `<e>|<a>|<topics>`,
+   * per topic the days of its tagged posts, and its endorsements (see the
+   * APPLY script).
+   */
+  evidence(id: string): string;
   /** Top engagers of an account by weight. */
   topEngagers(id: string): string;
   /** Entity score record: score, components, topics, scopes. */
@@ -82,6 +88,7 @@ export function makeKeys(prefix: string): Keys {
     dedupe: (bucket) => `${b}dd:${bucket}`,
     account: (id) => `${b}a:${id}`,
     posts: (id) => `${b}p:${id}`,
+    evidence: (id) => `${b}dy:${id}`,
     topEngagers: (id) => `${b}en:${id}`,
     score: (id) => `${b}es:${id}`,
     entity: (id) => `${b}ent:${id}`,

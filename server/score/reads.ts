@@ -47,16 +47,17 @@ function entityOf(id: string, h: Record<string, string>, rank: number | null): E
 }
 
 /**
- * An account's `top` posts by value from its post hash (`e|<post>` and
- * `a|<post>`, the post's engagement and amplification sums at β·H): a post's
- * value is the sum of their β-th powers, as the apply counts it.
+ * An account's `top` posts by value from its evidence hash (`p|<post>` =
+ * `<e>|<a>|<topics>`, the post's engagement and amplification sums at β·H):
+ * a post's value is the sum of their β-th powers, as the apply counts it.
  */
 export function topPosts(h: Record<string, string>, top: number): { value: string; score: number }[] {
   const value = new Map<string, number>();
   for (const [k, v] of Object.entries(h)) {
-    if (k[1] !== '|' || (k[0] !== 'e' && k[0] !== 'a')) continue;
-    const x = postValue(Number(v));
-    if (x > 0) value.set(k.slice(2), (value.get(k.slice(2)) ?? 0) + x);
+    if (!k.startsWith('p|')) continue;
+    const [e = '', a = ''] = v.split('|', 2);
+    const x = postValue(Number(e)) + postValue(Number(a));
+    if (x > 0) value.set(k.slice(2), x);
   }
   return [...value]
     .map(([post, score]) => ({ value: post, score }))
@@ -143,7 +144,7 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
         .sort((a, b) => b.score - a.score);
       const totalWeight = accounts.reduce((x, a) => x + a.weight, 0) || 1;
       const [posts, engagers] = await Promise.all([
-        Promise.all(e.accounts.map(async (a) => topPosts(await redis.hGetAll(keys.posts(a.id)), top))),
+        Promise.all(e.accounts.map(async (a) => topPosts(await redis.hGetAll(keys.evidence(a.id)), top))),
         Promise.all(e.accounts.map((a) => redis.zRangeWithScores(keys.topEngagers(a.id), 0, top - 1, { REV: true }))),
       ]);
       return {

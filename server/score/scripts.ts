@@ -63,25 +63,39 @@ for i = 5, #ARGV do
   local posts, postTopics, authored, counts = d.posts or EMPTY, d.postTopics or EMPTY, d.authored or EMPTY, d.counts or EMPTY
   local endorsements, engagers, engagerWeights = d.endorsements or EMPTY, d.engagers or EMPTY, d.engagerWeights or EMPTY
   local last, follows, outcomes, received = d.last or 0, d.follows or 0, d.outcomes or 0, d.received or 0
-  local key, pk = B .. 'a:' .. id, B .. 'p:' .. id
-  -- The posts' sums and topics, in one read.
-  local plist, pf = {}, {}
+  local key, dyk = B .. 'a:' .. id, B .. 'dy:' .. id
+  -- The account's evidence hash (dy:) holds one field per post, 'p|<post>' = '<e>|<a>|<topics>' (its
+  -- engagement and amplification sums, '' for none, and its comma-joined topics), the days of tagged
+  -- posts per topic ('<topic>' = comma-joined days), and endorsements (below). The posts this delta
+  -- engages or authors and the days of the topics it authors are read in one HMGET.
+  local plist, rf, didx = {}, {}, {}
   local anyE, anyA = false, false
   for p, v in pairs(posts) do
     plist[#plist + 1] = p
-    pf[#pf + 1] = 'e|' .. p; pf[#pf + 1] = 'a|' .. p; pf[#pf + 1] = 't|' .. p
     if v.e > 0 then anyE = true end
     if v.a > 0 then anyA = true end
   end
-  local pcur = {}
-  if #pf > 0 then pcur = redis.call('HMGET', pk, unpack(pf)) end
-  local ptopics = {}
+  for p, _ in pairs(postTopics) do if not posts[p] then plist[#plist + 1] = p end end
+  for _, p in ipairs(plist) do rf[#rf + 1] = 'p|' .. p end
+  for topic, _ in pairs(authored) do rf[#rf + 1] = topic; didx[topic] = #rf end
+  local rcur = {}
+  if #rf > 0 then rcur = redis.call('HMGET', dyk, unpack(rf)) end
+  -- Each post as stored: its sums, its topics as stored, and its topics as a list (its own, if this delta authors it).
+  local pe, pa, pt, ptopics = {}, {}, {}, {}
   for k, p in ipairs(plist) do
+    local raw = rcur[k]
+    if raw then
+      local i = string.find(raw, '|', 1, true)
+      local j = string.find(raw, '|', i + 1, true)
+      pe[p], pa[p], pt[p] = tonumber(string.sub(raw, 1, i - 1)) or 0, tonumber(string.sub(raw, i + 1, j - 1)) or 0, string.sub(raw, j + 1)
+    else
+      pe[p], pa[p], pt[p] = 0, 0, ''
+    end
     local own = postTopics[p]
     if own then ptopics[p] = own
-    elseif pcur[3 * k] then
+    elseif pt[p] ~= '' then
       local list = {}
-      for topic in string.gmatch(pcur[3 * k], '[^,]+') do list[#list + 1] = topic end
+      for topic in string.gmatch(pt[p], '[^,]+') do list[#list + 1] = topic end
       ptopics[p] = list
     end
   end
@@ -101,7 +115,7 @@ for i = 5, #ARGV do
   for t, _ in pairs(counts) do want('n:' .. t) end
   for topic, _ in pairs(authored) do want('tp:' .. topic) end
   for _, p in ipairs(plist) do
-    if ptopics[p] and posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do want('tv:' .. topic) end end
+    if ptopics[p] and posts[p] and posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do want('tv:' .. topic) end end
   end
   for _, en in ipairs(endorsements) do want('tv:' .. en.topic); want('tk:' .. en.topic) end
   local vals = redis.call('HMGET', key, unpack(names))
@@ -126,13 +140,10 @@ for i = 5, #ARGV do
   end
   if follows ~= 0 then add('nf', follows) end
   for t, n in pairs(counts) do add('n:' .. t, n) end
-  for p, topics in pairs(postTopics) do pout['t|' .. p] = table.concat(topics, ',') end
-  -- Days with tagged posts, per topic: one hash per account (topic -> comma-joined days), 'td:<topic>' their count.
-  -- The same hash holds the account's endorsements (below).
-  local dyk = B .. 'dy:' .. id
+  -- Days with tagged posts, per topic ('td:<topic>' their count).
   for topic, a in pairs(authored) do
     add('tp:' .. topic, a.posts)
-    local list = redis.call('HGET', dyk, topic)
+    local list = rcur[didx[topic]]
     local moved = false
     if not list then
       -- Days an earlier version kept in a set per topic are moved into the hash, once.
@@ -153,19 +164,25 @@ for i = 5, #ARGV do
     end
     if added > 0 or moved then
       local days = string.sub(known, 2, -2)
-      redis.call('HSET', dyk, topic, days)
+      pout[topic] = days
       local _, commas = string.gsub(days, ',', '')
       out['td:' .. topic] = commas + 1
     end
   end
   local dE, dA = 0, 0
-  for k, p in ipairs(plist) do
-    local v = posts[p]
-    local oe, oa = num(pcur[3 * k - 2]), num(pcur[3 * k - 1])
+  -- A sum is stored as Redis stores a Lua number it is given (17 significant digits), so it reads back exactly.
+  local function sum(x) if x == 0 then return '' end return string.format('%.17g', x) end
+  for _, p in ipairs(plist) do
+    local v = posts[p] or EMPTY
+    local oe, oa = pe[p], pa[p]
     local ne, na = oe, oa
-    if v.e > 0 then ne = oe + v.e; pout['e|' .. p] = ne; dE = dE + pow(ne) - pow(oe) end
-    if v.a > 0 then na = oa + v.a; pout['a|' .. p] = na; dA = dA + pow(na) - pow(oa) end
-    if ptopics[p] and v.w > 0 then
+    if (v.e or 0) > 0 then ne = oe + v.e; dE = dE + pow(ne) - pow(oe) end
+    if (v.a or 0) > 0 then na = oa + v.a; dA = dA + pow(na) - pow(oa) end
+    local own = postTopics[p]
+    local topics = pt[p]
+    if own then topics = table.concat(own, ',') end
+    if ne ~= oe or na ~= oa or topics ~= pt[p] then pout['p|' .. p] = sum(ne) .. '|' .. sum(na) .. '|' .. topics end
+    if ptopics[p] and (v.w or 0) > 0 then
       for _, topic in ipairs(ptopics[p]) do
         add('tv:' .. topic, v.w)
         local ek = B .. 'te:' .. id .. ':' .. topic
@@ -212,7 +229,7 @@ for i = 5, #ARGV do
   if received > 0 then add('N', received) end
   local flat = {}
   for f, x in pairs(pout) do flat[#flat + 1] = f; flat[#flat + 1] = x end
-  if #flat > 0 then redis.call('HSET', pk, unpack(flat)) end
+  if #flat > 0 then redis.call('HSET', dyk, unpack(flat)) end
   flat = {}
   for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
@@ -231,6 +248,41 @@ for i = 1, #marks, 1000 do
   redis.call('SADD', KEYS[2], unpack(ids))
 end
 return #ARGV - 4
+`);
+
+/**
+ * MOVE_POSTS: KEYS = [meta]; ARGV = [key base, account id...]. Moves each
+ * account's post hash of versions before 0.8 (`p:<id>`: `e|<post>`,
+ * `a|<post>` and `t|<post>`, a field each) into its evidence hash (`dy:<id>`)
+ * as one field per post, `p|<post>` = `<e>|<a>|<topics>`, as APPLY now
+ * keeps them, and deletes it. Returns how many it moved.
+ */
+export const MOVE_POSTS = new Script(`
+local B = ARGV[1]
+local moved = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local pk = B .. 'p:' .. id
+  local h = redis.call('HGETALL', pk)
+  if #h > 0 then
+    local parts, order = {}, {}
+    for k = 1, #h, 2 do
+      local kind, p = string.sub(h[k], 1, 1), string.sub(h[k], 3)
+      local x = parts[p]
+      if not x then x = { e = '', a = '', t = '' }; parts[p] = x; order[#order + 1] = p end
+      if kind == 'e' or kind == 'a' or kind == 't' then x[kind] = h[k + 1] end
+    end
+    local flat = {}
+    for _, p in ipairs(order) do
+      local x = parts[p]
+      flat[#flat + 1] = 'p|' .. p; flat[#flat + 1] = x.e .. '|' .. x.a .. '|' .. x.t
+    end
+    for k = 1, #flat, 1000 do redis.call('HSET', B .. 'dy:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
+    redis.call('DEL', pk)
+    moved = moved + 1
+  end
+end
+return moved
 `);
 
 /**

@@ -6,8 +6,10 @@ import { aggregate } from '../../server/score/aggregate.js';
 import { COMPONENT_NAMES, modelParams } from '../../server/score/model.js';
 import { createReads, type HistoryRange } from '../../server/score/reads.js';
 import { TOP_SET_MAX } from '../../server/score/scripts.js';
-import { scoreAccounts } from '../../server/score/score.js';
+import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
+import { MemoryState } from '../../server/score/fold.js';
+import { movePostHashes } from '../../server/score/legacy.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
 const ts = (minAgo: number) => Date.now() - minAgo * 60_000;
@@ -176,6 +178,78 @@ describe('pipeline and read API', () => {
     const k2 = await K();
     await store.apply(aggregate([endorse('e', 'e2', 20001)], P).values(), '2-0', '3-0', 20001 * DAY);
     expect(await K()).toBe(k2);
+  });
+
+  it('keeps an account’s posts in its evidence hash, one field per post, and moves the post hashes of an earlier version into it', async () => {
+    const P = modelParams(30);
+    const T = Date.UTC(2026, 0, 10, 12);
+    const ev = (id: string, type: string, actor: string, extra: Record<string, unknown> = {}) => ({ id, network: 'x', type, actor, ts: T + id.length * 1000, ...extra }) as never;
+    const first = [
+      ev('a1', 'post', 'star', { post: 'm1', topics: ['cats'] }),
+      ev('a2', 'post', 'star', { post: 'm|2', topics: ['dogs', 'cats'] }),
+      ...['u1', 'u2', 'u3'].map((u) => ev(`r-${u}`, 'reply', u, { target: 'star', post: 'm1' })),
+      ev('s1', 'share', 'u4', { target: 'star', post: 'm|2' }),
+      ev('l1', 'like', 'u5', { target: 'star' }),
+      // Engaged before the post itself arrives, in the next batch, with its topics.
+      ev('l2', 'like', 'u6', { target: 'star', post: 'm3' }),
+    ];
+    const second = [ev('a3', 'post', 'star', { post: 'm3', topics: ['birds'] }), ev('l3', 'like', 'u7', { target: 'star', post: 'm1' })];
+    const third = [ev('s2', 'share', 'u8', { target: 'star', post: 'm3' })];
+    const now = makeKeys(testPrefix());
+    const old = makeKeys(testPrefix());
+    const stores = [createScoreStore(redis, now, P), createScoreStore(redis, old, P)];
+    for (const store of stores) await store.apply(aggregate(first, P).values(), '', '1-0', T);
+    const star = 'x:star';
+    const posts = Object.entries(await redis.hGetAll(now.evidence(star))).filter(([k]) => k.startsWith('p|'));
+    expect(Object.fromEntries(posts.map(([k, v]) => [k, v.replace(/[\d.e+]+/g, 'N')]))).toEqual({ 'p|m1': 'N||cats', 'p|m|2': '|N|dogs,cats', 'p|-': 'N||', 'p|m3': 'N||' });
+    // The same state as an earlier version kept it: a post hash of three fields per post.
+    for (const [k, v] of posts) {
+      const [e, a, t] = v.split('|');
+      const post = k.slice(2);
+      await redis.hSet(old.posts(star), { ...(e ? { [`e|${post}`]: e } : {}), ...(a ? { [`a|${post}`]: a } : {}), ...(t ? { [`t|${post}`]: t } : {}) });
+      await redis.hDel(old.evidence(star), k);
+    }
+    expect(await movePostHashes(redis, old)).toBe(1);
+    expect(await redis.exists(old.posts(star))).toBe(0);
+    expect(await redis.hGetAll(old.evidence(star))).toEqual(await redis.hGetAll(now.evidence(star)));
+    // Done once: the next start does not look again.
+    await redis.hSet(old.posts('x:late'), 'e|q', '1');
+    expect(await movePostHashes(redis, old)).toBe(0);
+    await redis.del(old.posts('x:late'));
+    // Both go on to the same state; the post engaged first keeps its sums and gains its topic.
+    for (const store of stores) await store.apply(aggregate(second, P).values(), '1-0', '2-0', T);
+    expect((await redis.hGet(now.evidence(star), 'p|m3'))!.split('|')[2]).toBe('birds');
+    for (const store of stores) await store.apply(aggregate(third, P).values(), '2-0', '3-0', T);
+    expect(await redis.hGetAll(old.evidence(star))).toEqual(await redis.hGetAll(now.evidence(star)));
+    expect(await redis.hGetAll(old.account(star))).toEqual(await redis.hGetAll(now.account(star)));
+    expect((await redis.hGet(now.evidence(star), 'p|m3'))!.split('|')[2]).toBe('birds');
+    expect(Number(await redis.hGet(now.account(star), 'tv:birds'))).toBeGreaterThan(0);
+    const snap = parseAccount(star, await redis.hGetAll(now.account(star)));
+    const mirror = new MemoryState();
+    mirror.apply(aggregate(first, P).values());
+    mirror.apply(aggregate(second, P).values());
+    mirror.apply(aggregate(third, P).values());
+    expect(snap.E).toBeCloseTo(mirror.snapshot(star).E, 6);
+    expect(snap.A).toBeCloseTo(mirror.snapshot(star).A, 6);
+    expect(snap.topics).toEqual(mirror.snapshot(star).topics);
+  });
+
+  it('moves an earlier version’s post hashes when a scorer starts, before it applies anything', async () => {
+    const prefix = testPrefix();
+    const keys = makeKeys(prefix);
+    await redis.hSet(keys.posts('x:legacy'), { 'e|m1': '16', 't|m1': 'cats', 'a|-': '9' });
+    const app = await startApp({ keyPrefix: prefix });
+    try {
+      await until(async () => (await redis.hGet(keys.meta, 'posts')) === '0.8', 10_000, 'posts moved');
+      expect(await redis.exists(keys.posts('x:legacy'))).toBe(0);
+      expect(await redis.hGetAll(keys.evidence('x:legacy'))).toEqual({ 'p|m1': '16||cats', 'p|-': '|9|' });
+      await postEvents(app.url, [{ id: 'lg1', network: 'x', type: 'like', actor: 'fan', target: 'legacy', post: 'm1', ts: Date.now() }]);
+      await scored(app, 1);
+      const [e] = (await redis.hGet(keys.evidence('x:legacy'), 'p|m1'))!.split('|');
+      expect(Number(e)).toBeGreaterThan(16);
+    } finally {
+      await app.close();
+    }
   });
 
   it('keeps minute and hour history in one set per entity, and moves the two sets of an earlier version into it', async () => {
