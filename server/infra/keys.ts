@@ -49,8 +49,14 @@ export interface Keys {
   evidence(id: string): string;
   /** Top engagers of an account by weight. */
   topEngagers(id: string): string;
-  /** Entity score record: score, components, topics, scopes. */
+  /**
+   * Entity score record: score, components, topics, scopes. An account's is
+   * fields of its account hash (since 0.8); a registered entity's, a hash of
+   * its own.
+   */
   score(id: string): string;
+  /** An account's score record as versions before 0.8 kept it apart; moved into its account hash at a scorer's start. */
+  legacyScore(id: string): string;
   /** Registered entity: name, kind. */
   entity(id: string): string;
   /** Accounts of a registered entity. */
@@ -90,7 +96,9 @@ export function makeKeys(prefix: string): Keys {
     posts: (id) => `${b}p:${id}`,
     evidence: (id) => `${b}dy:${id}`,
     topEngagers: (id) => `${b}en:${id}`,
-    score: (id) => `${b}es:${id}`,
+    // Account ids hold the network's ':' (see isAccountId); entity ids never do.
+    score: (id) => (id.includes(':') ? `${b}a:${id}` : `${b}es:${id}`),
+    legacyScore: (id) => `${b}es:${id}`,
     entity: (id) => `${b}ent:${id}`,
     entityAccounts: (id) => `${b}ent:${id}:accts`,
     history: (id) => `${b}h:${id}`,

@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Keys } from '../infra/keys.js';
 import { connectRedis, type RedisClient } from '../infra/redis.js';
 import type { ModelParams } from '../score/model.js';
-import { movePostHashes } from '../score/legacy.js';
+import { moveEarlierLayouts } from '../score/legacy.js';
 import { StaleWatermarkError, type ScoreChange, type ScoreStore } from '../score/store.js';
 import { aggregateBatches, compareStreamIds, decodeEntries, microBatch, skipApplied, type AggregatedBatch } from './operators.js';
 import { ensureGroup, streamSource, type StreamSource } from './source.js';
@@ -154,9 +154,9 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
 
   async function run(): Promise<void> {
     await ensureGroup(opts.redis, opts.keys);
-    // APPLY keeps a post's sums where this version reads them: an earlier version's post hashes move first.
-    const moved = await movePostHashes(opts.redis, opts.keys);
-    if (moved > 0) opts.log.info({ accounts: moved }, 'moved the post hashes of an earlier version into the accounts\' evidence hashes');
+    // APPLY and WRITE keep an account's posts and record where this version reads them: an earlier version's move first.
+    const moved = await moveEarlierLayouts(opts.redis, opts.keys);
+    if (moved.posts + moved.records > 0) opts.log.info(moved, 'moved the post hashes and score records an earlier version kept apart into the accounts\' hashes');
     watermark = await opts.store.watermark();
     const rescored = await opts.store.rescoreDirty();
     if (rescored.length > 0) opts.changes.next(rescored);

@@ -6,12 +6,14 @@
  * (freed in the background); `meta` remembers that it was done. Other data
  * of those versions (history and endorsement sets) is moved on first touch.
  *
- * Post hashes of versions before 0.8 (`p:<id>`) are moved into the
- * accounts' evidence hashes before a scorer applies anything (`movePostHashes`).
+ * What versions before 0.8 kept apart for each account, its post hash and its
+ * score record, is moved before a scorer applies anything (`moveEarlierLayouts`).
  */
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
-import { MOVE_POSTS } from './scripts.js';
+import type { Script } from '../infra/script.js';
+import { MOVE_POSTS, MOVE_RECORDS } from './scripts.js';
+import { isAccountId } from './store.js';
 
 const DONE = '0.6';
 
@@ -29,26 +31,32 @@ export async function dropLegacyKeys(redis: RedisClient, keys: Keys): Promise<nu
   return dropped;
 }
 
-const POSTS_MOVED = '0.8';
-
 /**
- * Moves every post hash an earlier version left (`p:<id>`) into the
- * account's evidence hash, where APPLY now reads and adds to a post's sums;
- * `meta` remembers that it was done. A scorer runs this before its first
- * apply: a SCAN returns every key that exists for the whole of it, and no
- * version since writes these keys, so none is left behind. Returns how many
- * accounts' posts moved.
+ * Moves what versions before 0.8 kept in keys of their own into the hashes
+ * this version reads, before a scorer applies anything: each account's post
+ * hash (`p:<id>`) into its evidence hash, and each account's score record
+ * (`es:<id>`) into its account hash. A SCAN returns every key that exists
+ * for the whole of it, and no version since writes these keys, so none is
+ * left behind; `meta` remembers that it was done. Returns how many
+ * accounts' posts and records moved.
  */
-export async function movePostHashes(redis: RedisClient, keys: Keys): Promise<number> {
-  if ((await redis.hGet(keys.meta, 'posts')) === POSTS_MOVED) return 0;
-  const prefix = keys.posts('');
+export async function moveEarlierLayouts(redis: RedisClient, keys: Keys): Promise<{ posts: number; records: number }> {
+  return {
+    posts: await moveAll(redis, keys, 'posts', keys.posts(''), MOVE_POSTS, () => true),
+    records: await moveAll(redis, keys, 'records', keys.legacyScore(''), MOVE_RECORDS, isAccountId),
+  };
+}
+
+/** Runs `script` over the ids of every key under `prefix` that `take` accepts, 200 a call, unless meta's `mark` says it was done. */
+async function moveAll(redis: RedisClient, keys: Keys, mark: string, prefix: string, script: Script, take: (id: string) => boolean): Promise<number> {
+  if ((await redis.hGet(keys.meta, mark)) === MOVED) return 0;
   let moved = 0;
   for await (const batch of redis.scanIterator({ MATCH: `${literal(prefix)}*`, COUNT: 1000 })) {
-    for (let i = 0; i < batch.length; i += 200) {
-      const ids = batch.slice(i, i + 200).map((k) => k.slice(prefix.length));
-      moved += Number(await MOVE_POSTS.run(redis, [keys.meta], [keys.base, ...ids]));
-    }
+    const ids = batch.map((k) => k.slice(prefix.length)).filter(take);
+    for (let i = 0; i < ids.length; i += 200) moved += Number(await script.run(redis, [keys.meta], [keys.base, ...ids.slice(i, i + 200)]));
   }
-  await redis.hSet(keys.meta, 'posts', POSTS_MOVED);
+  await redis.hSet(keys.meta, mark, MOVED);
   return moved;
 }
+
+const MOVED = '0.8';

@@ -30,6 +30,15 @@ export class ClaimedAccountError extends Error {
   }
 }
 
+/**
+ * Whether `h` is a score record. An account's record is fields of its
+ * account hash, whose own score `s` stays while an entity claims the
+ * account: the record is there when its scopes are.
+ */
+function scored(id: string, h: Record<string, string | undefined>): boolean {
+  return h.s !== undefined && (!isAccountId(id) || h.scopes !== undefined);
+}
+
 function entityOf(id: string, h: Record<string, string>, rank: number | null): Entity {
   const components = unpackComponents(h);
   return {
@@ -75,7 +84,7 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
     async entity(id: string): Promise<Entity | null> {
       const [h, rank, claimedBy] = await Promise.all([redis.hGetAll(keys.score(id)), redis.zRevRank(keys.leaderboard('global'), id), owner(id)]);
       if (claimedBy) throw new ClaimedAccountError(id, claimedBy);
-      if (!h || h.s === undefined) return null;
+      if (!scored(id, h)) return null;
       return entityOf(id, h, rank);
     },
 
@@ -96,8 +105,8 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
 
     async history(id: string, range: HistoryRange): Promise<{ id: string; range: HistoryRange; points: { t: string; score: number }[] } | null> {
       const fine = range === '1h' || range === '24h';
-      const [clock, [score, layout]] = await Promise.all([store.clock(), redis.hmGet(keys.score(id), ['s', 'hv'])]);
-      if (score == null) return null;
+      const [clock, [score, layout, scopes]] = await Promise.all([store.clock(), redis.hmGet(keys.score(id), ['s', 'hv', 'scopes'])]);
+      if (!scored(id, { s: score ?? undefined, scopes: scopes ?? undefined })) return null;
       const since = clock - HISTORY_RANGES[range];
       let raw: string[];
       if (!(Number(layout) >= 2)) {

@@ -250,6 +250,36 @@ end
 return #ARGV - 4
 `);
 
+/** The fields of a score record besides its score `s` (a registered entity's also holds `name`, `kind` and `accounts`). */
+export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c'] as const;
+
+/**
+ * MOVE_RECORDS: KEYS = [meta]; ARGV = [key base, account id...]. Moves each
+ * account's score record of versions before 0.8 (`es:<id>`) into its
+ * account hash, as WRITE now keeps it, and deletes it: every field but
+ * `name` (the account hash holds the account's own, which the record copied,
+ * or the record held the id when there was none). Returns how many it moved.
+ */
+export const MOVE_RECORDS = new Script(`
+local B = ARGV[1]
+local moved = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local sk = B .. 'es:' .. id
+  local h = redis.call('HGETALL', sk)
+  if #h > 0 then
+    local flat = {}
+    for k = 1, #h, 2 do
+      if h[k] ~= 'name' then flat[#flat + 1] = h[k]; flat[#flat + 1] = h[k + 1] end
+    end
+    if #flat > 0 then redis.call('HSET', B .. 'a:' .. id, unpack(flat)) end
+    redis.call('DEL', sk)
+    moved = moved + 1
+  end
+end
+return moved
+`);
+
 /**
  * MOVE_POSTS: KEYS = [meta]; ARGV = [key base, account id...]. Moves each
  * account's post hash of versions before 0.8 (`p:<id>`: `e|<post>`,
@@ -303,8 +333,9 @@ return redis.call('SMEMBERS', KEYS[2])
  * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, write JSON...]. For each
  * entity: its record, its place in every leaderboard scope (leaving the scopes
  * it no longer belongs to), its history buckets, and its dirty mark cleared.
- * An account's own score also goes into its account hash; a scope the
- * entity enters is added to the set of scopes. Leaderboard places, scoring
+ * An account's record is fields of its account hash (`RECORD_FIELDS`, and
+ * `s`, which is also its own score); a registered entity's is a hash of its
+ * own (`es:<id>`). A scope the entity enters is added to the set of scopes. Leaderboard places, scoring
  * times, new scopes and cleared marks are written once per call, one command
  * per key. Returns each entity's previous score ('' for none).
  */
@@ -327,16 +358,20 @@ end
 for i = 3, #ARGV do
   local w = cjson.decode(ARGV[i])
   local id = w.id
+  -- An account's record is fields of its account hash, whose 's' is also its own score (read at ingest),
+  -- which stays while an entity claims the account and its record is gone: the record is there when
+  -- its scopes are. A registered entity's record is a hash of its own.
   local sk = B .. 'es:' .. id
+  if w.account then sk = B .. 'a:' .. id end
   -- The record's fields this write may set, read with those the script needs, so that only what changed is written.
   local given = {}
   for k, _ in pairs(w.fields) do given[#given + 1] = k end
   local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', unpack(given))
-  local prev = cur[1] or nil
+  local own = cur[1] or nil
+  local prev = own
+  if w.account and not cur[2] then prev = nil end
   prevs[#prevs + 1] = prev or ''
   local score = tonumber(w.s)
-  -- An account's own score is written with its record: unchanged when the record's is.
-  if w.own and w.own ~= prev then redis.call('HSET', B .. 'a:' .. id, 's', w.own) end
   local remove = w.remove
   if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
   if w.entity and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
@@ -350,7 +385,14 @@ for i = 3, #ARGV do
     end
   end
   if remove then
-    redis.call('DEL', sk, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
+    if w.account then
+      -- The account keeps its state and its own score; its record, history and any record an earlier version kept apart go.
+      if cur[2] then redis.call('HDEL', sk, ${RECORD_FIELDS.map((f) => `'${f}'`).join(', ')}, 'at', ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
+      if w.own ~= own then redis.call('HSET', sk, 's', w.own) end
+      redis.call('DEL', B .. 'es:' .. id, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
+    else
+      redis.call('DEL', sk, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
+    end
     redis.call('ZREM', B .. 'sc', id)
   else
     local names = {}
@@ -411,7 +453,7 @@ for i = 3, #ARGV do
     -- Only the fields whose values change are written (each one written also goes into the AOF).
     local fields = {}
     local function put(f, v, was) if v ~= was then fields[#fields + 1] = f; fields[#fields + 1] = v end end
-    put('s', w.s, prev)
+    put('s', w.s, own)
     put('d', string.format('%.1f', d / 10), cur[7] or nil)
     put('scopes', table.concat(names, ','), old)
     put('s0', s0[1], cur[3] or nil)

@@ -222,9 +222,9 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
         for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
         const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
-        const fields: Record<string, string> = { name: e.name, topics: JSON.stringify(r.topics), u: String(updated) };
-        // An account's record never changes kind (person) or accounts (itself): readers take those as given.
-        if (e.registered) Object.assign(fields, { kind: e.kind, accounts: JSON.stringify(e.accounts.map((a) => a.id)) });
+        const fields: Record<string, string> = { topics: JSON.stringify(r.topics), u: String(updated) };
+        // An account's record never changes kind (person) or accounts (itself), and shares its account hash's name: readers take those as given.
+        if (e.registered) Object.assign(fields, { name: e.name, kind: e.kind, accounts: JSON.stringify(e.accounts.map((a) => a.id)) });
         fields.c = packComponents(r.components);
         const own = e.registered ? undefined : String(r.score);
         // Scores travel as strings: a Lua number would be stored with 17 digits (41.899999999999999).

@@ -4,12 +4,13 @@ import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { aggregate } from '../../server/score/aggregate.js';
 import { COMPONENT_NAMES, modelParams } from '../../server/score/model.js';
-import { createReads, type HistoryRange } from '../../server/score/reads.js';
-import { TOP_SET_MAX } from '../../server/score/scripts.js';
+import { ClaimedAccountError, createReads, type HistoryRange } from '../../server/score/reads.js';
+import { createEntities } from '../../server/score/entities.js';
+import { RECORD_FIELDS, TOP_SET_MAX } from '../../server/score/scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
-import { movePostHashes } from '../../server/score/legacy.js';
+import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
 const ts = (minAgo: number) => Date.now() - minAgo * 60_000;
@@ -209,12 +210,12 @@ describe('pipeline and read API', () => {
       await redis.hSet(old.posts(star), { ...(e ? { [`e|${post}`]: e } : {}), ...(a ? { [`a|${post}`]: a } : {}), ...(t ? { [`t|${post}`]: t } : {}) });
       await redis.hDel(old.evidence(star), k);
     }
-    expect(await movePostHashes(redis, old)).toBe(1);
+    expect(await moveEarlierLayouts(redis, old)).toEqual({ posts: 1, records: 0 });
     expect(await redis.exists(old.posts(star))).toBe(0);
     expect(await redis.hGetAll(old.evidence(star))).toEqual(await redis.hGetAll(now.evidence(star)));
     // Done once: the next start does not look again.
     await redis.hSet(old.posts('x:late'), 'e|q', '1');
-    expect(await movePostHashes(redis, old)).toBe(0);
+    expect((await moveEarlierLayouts(redis, old)).posts).toBe(0);
     await redis.del(old.posts('x:late'));
     // Both go on to the same state; the post engaged first keeps its sums and gains its topic.
     for (const store of stores) await store.apply(aggregate(second, P).values(), '1-0', '2-0', T);
@@ -250,6 +251,45 @@ describe('pipeline and read API', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('keeps an account’s score record in its account hash, and moves the records an earlier version kept apart into it', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const reads = createReads(redis, keys, store, P);
+    const entities = createEntities(redis, keys, store);
+    const T = Date.UTC(2026, 0, 10, 12);
+    const events = ['solo', 'duo'].flatMap((who) => Array.from({ length: 4 }, (_, k) => ({ id: `${who}${k}`, network: 'x', type: 'reply' as const, actor: `fan${k}`, target: who, post: 'p', topics: undefined, ts: T + k })));
+    await store.apply(aggregate(events, P).values(), '', '1-0', T + 10);
+    await store.rescoreDirty();
+    const solo = await redis.hGetAll(keys.account('x:solo'));
+    expect(Object.keys(solo)).toEqual(expect.arrayContaining(['s', ...RECORD_FIELDS]));
+    expect(await redis.exists(keys.legacyScore('x:solo'))).toBe(0);
+    const entity = await reads.entity('x:solo');
+    expect(entity).toMatchObject({ id: 'x:solo', name: 'x:solo', score: Number(solo.s), rank: expect.any(Number) });
+
+    // The same record as an earlier version kept it: a hash of its own, which copied the name (the id, for an account without one).
+    await redis.hDel(keys.account('x:solo'), [...RECORD_FIELDS]);
+    await redis.hSet(keys.legacyScore('x:solo'), { ...Object.fromEntries(RECORD_FIELDS.map((f) => [f, solo[f]!])), s: solo.s!, name: 'x:solo' });
+    expect(await moveEarlierLayouts(redis, keys)).toEqual({ posts: 0, records: 1 });
+    expect(await redis.exists(keys.legacyScore('x:solo'))).toBe(0);
+    expect(await redis.hGetAll(keys.account('x:solo'))).toEqual(solo);
+    expect(await reads.entity('x:solo')).toEqual(entity);
+
+    // Claimed: the record and its history go, the account's own score (read at ingest) stays.
+    await entities.put('soloco', { name: 'Solo Co', kind: 'brand', accounts: ['x:solo'] });
+    const claimed = await redis.hGetAll(keys.account('x:solo'));
+    for (const f of RECORD_FIELDS) expect(claimed[f], f).toBeUndefined();
+    expect(claimed.s).toBe(solo.s);
+    expect(await redis.exists(keys.history('x:solo'))).toBe(0);
+    expect(await redis.zScore(keys.leaderboard('global'), 'x:solo')).toBeNull();
+    await expect(reads.entity('x:solo')).rejects.toThrow(ClaimedAccountError);
+    // Given back: a record again, with its own score.
+    await entities.disconnect('soloco', 'x:solo');
+    expect(await reads.entity('x:solo')).toMatchObject({ id: 'x:solo', score: Number(solo.s) });
+    expect(await redis.zScore(keys.leaderboard('global'), 'x:solo')).toBe(Number(solo.s));
+    expect((await reads.history('x:solo', '24h'))!.points.length).toBe(1);
   });
 
   it('keeps minute and hour history in one set per entity, and moves the two sets of an earlier version into it', async () => {
@@ -294,7 +334,7 @@ describe('pipeline and read API', () => {
     const old = T0 + 3 * 24 * HOUR;
     const om = old - (old % MIN);
     const oh = old - (old % HOUR);
-    await redis.hSet(keys.score('x:legacy'), { s: '7.5', hm: String(om), s0: '7.5', s0t: String(old) });
+    await redis.hSet(keys.score('x:legacy'), { s: '7.5', scopes: 'global,kind:person,network:x', hm: String(om), s0: '7.5', s0t: String(old) });
     await redis.zAdd(minutes, [{ score: om - MIN, value: `${om - MIN}:7.1` }, { score: om, value: `${om}:7.5` }]);
     await redis.zAdd(hours, [{ score: oh - HOUR, value: `${oh - HOUR}:6.0` }, { score: oh, value: `${oh}:7.5` }]);
     // Read as they are until the entity is written again...
@@ -352,7 +392,9 @@ describe('pipeline and read API', () => {
       await store.apply(aggregate(events as never, P).values(), n === 0 ? '' : `${n}-0`, `${n + 1}-0`, at);
       n += 1;
       await store.rescoreDirty();
-      return redis.hGetAll(keys.score('x:renamed'));
+      // An account's record: the score and the record's fields of its account hash, and the name it shares.
+      const h = await redis.hGetAll(keys.score('x:renamed'));
+      return Object.fromEntries(Object.entries(h).filter(([k]) => ['s', 'name', ...RECORD_FIELDS].includes(k)));
     };
     const profile = (name: string, at: number) => ({ id: `pr-${at}`, network: 'x', type: 'profile', actor: 'renamed', name, followers: 1000, ts: at });
     const first = await apply([profile('Old Name', T0), ...Array.from({ length: 3 }, (_, k) => ({ id: `r${k}`, network: 'x', type: 'reply', actor: `fan${k}`, target: 'renamed', post: 'rp', ts: T0 }))], T0);
