@@ -15,9 +15,33 @@ import { startDemo } from '../server/ingest/demo.js';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import Fastify from 'fastify';
 import app from '../server/app.js';
-const { values } = parseArgs({ options: { accounts: { type: 'string', default: '2000' }, events: { type: 'string', default: '100000' }, show: { type: 'boolean', default: false } } });
-const ACCOUNTS = Number(values.accounts);
-const EVENTS = Number(values.events);
+const { values } = parseArgs({
+  options: {
+    accounts: { type: 'string', default: '2000' },
+    events: { type: 'string', default: '100000' },
+    show: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log(`npx tsx bench/memory.ts [options]
+
+  --accounts N   accounts in the demo's population (default 2,000)
+  --events N     history events fed after one profile per account (default 100,000)
+  --show         also print one key of each kind (a middling one) with its contents
+  Prints MEMORY USAGE summed by kind of key, per account, and used_memory per account.`);
+  process.exit(0);
+}
+const count = (name: 'accounts' | 'events'): number => {
+  const n = Number(values[name]);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    console.error(`--${name} must be a whole number of at least 1, got ${JSON.stringify(values[name])}`);
+    process.exit(2);
+  }
+  return n;
+};
+const ACCOUNTS = count('accounts');
+const EVENTS = count('events');
 const dir = mkdtempSync(join(tmpdir(), 'resonance-memory-'));
 const redis = await startRedisServer({ dir, persistence: 'none' });
 const f = Fastify({ logger: false });
