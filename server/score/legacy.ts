@@ -2,7 +2,7 @@
  * Keys that versions before 0.6 wrote and nothing reads any more: the
  * account scores' sorted set (`as`; each account's score is now field `s` of
  * its hash) and every account's top posts (`po:<id>`; they are now found in
- * the account's post hash). Deleted once, after start, by SCAN and UNLINK
+ * the account's evidence hash). Deleted once, after start, by SCAN and UNLINK
  * (freed in the background); `meta` remembers that it was done. Other data
  * of those versions (history and endorsement sets) is moved on first touch.
  *

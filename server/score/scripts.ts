@@ -34,7 +34,7 @@ local BETA = ${POST_CONCAVITY}
 -- Top engagers, for explanations (which name the top 5): trimmed back to the heaviest TRIM_TO past
 -- TRIM_AT, far inside Redis's listpack limit for sorted sets (128), past which a set takes several
 -- times the memory. The lightest go, so an early heavy engager stays. (Top posts need no set of their
--- own: every post's sums are in the account's post hash.)
+-- own: every post's sums are fields of the account's evidence hash, 'p|<post>'.)
 local TRIM_AT, TRIM_TO = ${TOP_SET_MAX}, ${TOP_SET_KEEP}
 local function trim(key)
   if redis.call('ZCARD', key) > TRIM_AT then redis.call('ZREMRANGEBYRANK', key, 0, -(TRIM_TO + 1)) end
@@ -254,47 +254,56 @@ return #ARGV - 4
 export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c'] as const;
 
 /**
- * MOVE_RECORDS: KEYS = [meta]; ARGV = [key base, account id...]. Moves each
- * account's score record of versions before 0.8 (`es:<id>`) into its
- * account hash, as WRITE now keeps it, and deletes it: every field but
- * `name` (the account hash holds the account's own, which the record copied,
- * or the record held the id when there was none). Returns how many it moved.
+ * A script with KEYS = [meta]; ARGV = [key base, account id...] that moves
+ * each account's hash `<from>:<id>` of versions before 0.8 into its hash
+ * `<to>:<id>` and deletes it. `fields` is Lua that reads the old hash's
+ * flat field/value list `h` and fills the flat list `flat` of fields to
+ * set. Returns how many accounts it moved.
  */
-export const MOVE_RECORDS = new Script(`
+function moveEach(from: string, to: string, fields: string): Script {
+  return new Script(`
 local B = ARGV[1]
 local moved = 0
 for i = 2, #ARGV do
   local id = ARGV[i]
-  local sk = B .. 'es:' .. id
-  local h = redis.call('HGETALL', sk)
+  local old = B .. '${from}:' .. id
+  local h = redis.call('HGETALL', old)
   if #h > 0 then
     local flat = {}
-    for k = 1, #h, 2 do
-      if h[k] ~= 'name' then flat[#flat + 1] = h[k]; flat[#flat + 1] = h[k + 1] end
-    end
-    if #flat > 0 then redis.call('HSET', B .. 'a:' .. id, unpack(flat)) end
-    redis.call('DEL', sk)
+${fields}
+    for k = 1, #flat, 1000 do redis.call('HSET', B .. '${to}:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
+    redis.call('DEL', old)
     moved = moved + 1
   end
 end
 return moved
 `);
+}
 
 /**
- * MOVE_POSTS: KEYS = [meta]; ARGV = [key base, account id...]. Moves each
- * account's post hash of versions before 0.8 (`p:<id>`: `e|<post>`,
- * `a|<post>` and `t|<post>`, a field each) into its evidence hash (`dy:<id>`)
- * as one field per post, `p|<post>` = `<e>|<a>|<topics>`, as APPLY now
- * keeps them, and deletes it. Returns how many it moved.
+ * MOVE_RECORDS: each account's score record (`es:<id>`) into its account
+ * hash, as WRITE now keeps it: every field but `name` (the account hash
+ * holds the account's own, which the record copied, or the record held the
+ * id when there was none).
  */
-export const MOVE_POSTS = new Script(`
-local B = ARGV[1]
-local moved = 0
-for i = 2, #ARGV do
-  local id = ARGV[i]
-  local pk = B .. 'p:' .. id
-  local h = redis.call('HGETALL', pk)
-  if #h > 0 then
+export const MOVE_RECORDS = moveEach(
+  'es',
+  'a',
+  `
+    for k = 1, #h, 2 do
+      if h[k] ~= 'name' then flat[#flat + 1] = h[k]; flat[#flat + 1] = h[k + 1] end
+    end`,
+);
+
+/**
+ * MOVE_POSTS: each account's post hash (`p:<id>`: `e|<post>`, `a|<post>`
+ * and `t|<post>`, a field each) into its evidence hash (`dy:<id>`) as one
+ * field per post, `p|<post>` = `<e>|<a>|<topics>`, as APPLY now keeps them.
+ */
+export const MOVE_POSTS = moveEach(
+  'p',
+  'dy',
+  `
     local parts, order = {}, {}
     for k = 1, #h, 2 do
       local kind, p = string.sub(h[k], 1, 1), string.sub(h[k], 3)
@@ -302,18 +311,11 @@ for i = 2, #ARGV do
       if not x then x = { e = '', a = '', t = '' }; parts[p] = x; order[#order + 1] = p end
       if kind == 'e' or kind == 'a' or kind == 't' then x[kind] = h[k + 1] end
     end
-    local flat = {}
     for _, p in ipairs(order) do
       local x = parts[p]
       flat[#flat + 1] = 'p|' .. p; flat[#flat + 1] = x.e .. '|' .. x.a .. '|' .. x.t
-    end
-    for k = 1, #flat, 1000 do redis.call('HSET', B .. 'dy:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
-    redis.call('DEL', pk)
-    moved = moved + 1
-  end
-end
-return moved
-`);
+    end`,
+);
 
 /**
  * TAKE: KEYS = [dirty, taken]. Moves every dirty mark into the set a write
