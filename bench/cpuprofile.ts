@@ -27,8 +27,27 @@ function area(url: string, fn: string): string {
   return url;
 }
 
-for (const file of process.argv.slice(2)) {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const files = process.argv.slice(2);
+if (files.length === 0 || files.includes('--help') || files.includes('-h')) {
+  console.log(`npx tsx bench/cpuprofile.ts <file.cpuprofile>...
+
+  Prints, for each V8 CPU profile, self time by package or area and the heaviest
+  functions. Profiles come from BENCH_CPU_PROF=<dir> npm run bench, or node --cpu-prof.`);
+  process.exit(files.length === 0 ? 2 : 0);
+}
+function read(file: string): Profile {
+  try {
+    const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+    if (Array.isArray(p.nodes) && Array.isArray(p.samples) && Array.isArray(p.timeDeltas)) return p;
+    throw new Error('not a V8 CPU profile (no nodes, samples and timeDeltas)');
+  } catch (e) {
+    console.error(`${file}: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
+
+for (const file of files) {
+  const p = read(file);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
