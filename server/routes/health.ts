@@ -2,10 +2,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
+import type { PipelineStats } from '../pipeline/pipeline.js';
 
 export interface Gauges {
   /** Null when this process runs no pipeline (another role scores). */
-  pipeline: () => { running: boolean; eventsScored: number; entriesAcked: number; batches: number; writes: number; applySecondsTotal: number; lastError: string | null } | null;
+  pipeline: () => PipelineStats | null;
   /** Null when this process does not archive. */
   archiver: () => { archived: number; blocked: string | null; failures: number } | null;
   ingest: () => { accepted: number; duplicates: number; rejected: number } | null;
@@ -65,6 +66,8 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_batches_total', 'counter', 'Batches applied.', p.batches);
       metric('resonance_score_writes_total', 'counter', 'Score writes (one covers every batch applied since the last).', p.writes);
       metric('resonance_batch_apply_seconds_total', 'counter', 'Time spent applying batches.', p.applySecondsTotal);
+      metric('resonance_score_write_seconds_total', 'counter', 'Time spent in score writes (divided by resonance_score_writes_total: how long one takes, about how late scores reach readers under load).', p.writeSecondsTotal);
+      metric('resonance_apply_waited_seconds_total', 'counter', 'Time batches waited for a score write that had run WRITE_EVERY_MS to end.', p.applyWaitedSecondsTotal);
       metric('resonance_pipeline_running', 'gauge', '1 while the pipeline runs.', p.running ? 1 : 0);
     }
     const a = gauges.archiver();

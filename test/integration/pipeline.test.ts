@@ -83,6 +83,10 @@ describe('pipeline and read API', () => {
     expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ ok: true, redis: true, pipeline: 'running' });
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^resonance_events_scored_total \d+$/m);
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(value('resonance_score_writes_total')).toBeGreaterThan(0);
+    expect(value('resonance_score_write_seconds_total')).toBeGreaterThan(0);
+    expect(value('resonance_apply_waited_seconds_total')).toBeGreaterThanOrEqual(0);
     expect(metrics).toMatch(/^resonance_stream_lag \d+$/m);
     expect(metrics).toMatch(/^resonance_scoring_delay_seconds 0$/m);
     const doc = await (await fetch(`${t.url}/docs/json`)).json();
