@@ -83,6 +83,14 @@ interface Throughput {
   backlog: number;
   /** Cores used over the window. */
   cores: Cores;
+  /** Score writes finished in the window, and their mean duration (ms): a score is visible once its write ends. */
+  writes: number;
+  writeMs: number | null;
+}
+
+/** The server's score writes so far and the time spent in them (servers before 0.8.0 report no time). */
+async function writeTotals(url: string): Promise<{ writes: number; seconds: number }> {
+  return { writes: await metric(url, 'resonance_score_writes_total'), seconds: await metric(url, 'resonance_score_write_seconds_total') };
 }
 
 /**
@@ -93,6 +101,7 @@ interface Throughput {
  */
 async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>, seconds = DURATION): Promise<Throughput> {
   const scored0 = await metric(server.url, 'resonance_events_scored_total');
+  const writes0 = await writeTotals(server.url);
   const cores = coresOver(redis.pid, server.pid);
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
@@ -120,7 +129,10 @@ async function feed(server: ServerProc, chunks: string[], send: (worker: number,
   if (process.env.BENCH_SERIES) console.log(`    scored every 5 s: ${series.map((n, i) => n - (series[i - 1] ?? 0)).join(' ')}`);
   const scored = (await metric(server.url, 'resonance_events_scored_total')) - scored0;
   const tFed = (performance.now() - t0) / 1000;
-  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tFed, scored, braked, backlog: accepted - scored, cores: cores() };
+  const writes1 = await writeTotals(server.url);
+  const writes = writes1.writes - writes0.writes;
+  const writeMs = writes > 0 && writes1.seconds > writes0.seconds ? ((writes1.seconds - writes0.seconds) / writes) * 1000 : null;
+  return { accepted, acceptedPerSec: accepted / tFed, scoredPerSec: scored / tFed, scored, braked, backlog: accepted - scored, cores: cores(), writes, writeMs };
 }
 
 function httpSender(url: string) {
@@ -215,7 +227,7 @@ try {
           s.close();
         }
         (via === 'http' ? http : ws).push(r);
-        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked; cores used: ${fmtCores(r.cores)}`);
+        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked; ${r.writes} score writes${r.writeMs === null ? '' : ` of ${fmt(r.writeMs)} ms on average`}; cores used: ${fmtCores(r.cores)}`);
         if (run === 0 && via === 'http') {
           // The scorer alone: draining the backlog the window left, with ingest idle, until it is empty or for 10 s.
           await admin.configResetStat();
@@ -259,6 +271,8 @@ try {
     results.http = { acceptedPerSec: stat(http.map((r) => r.acceptedPerSec)), scoredPerSec: stat(http.map((r) => r.scoredPerSec)) };
     results.ws = { acceptedPerSec: stat(ws.map((r) => r.acceptedPerSec)), scoredPerSec: stat(ws.map((r) => r.scoredPerSec)) };
     results.cores = { http: http.map((r) => r.cores), ws: ws.map((r) => r.cores) };
+    const writeMs = (list: Throughput[]) => list.flatMap((r) => (r.writeMs === null ? [] : [r.writeMs]));
+    results.scoreWriteMs = { http: writeMs(http), ws: writeMs(ws) };
     results.memory = memory;
     results.commands = profile;
     results.scripts = Object.fromEntries(scripts);
@@ -271,6 +285,8 @@ try {
     // Which process is the wall: on 2 cores, Redis, the server and the load generator share them.
     const cores = (list: Throughput[]) => fmtCores(medianCores(list.map((r) => r.cores)));
     row(['cores used over the windows (CPU seconds per second, medians), HTTP; /ws/ingest', `${cores(http)}; ${cores(ws)}`, '', '']);
+    const writes = [...writeMs(http), ...writeMs(ws)];
+    if (writes.length > 0) row(['a score write in those windows, mean ms (a score is visible once its write ends), HTTP and /ws/ingest runs', ...fmtStat(writes)]);
     row([`the scorer alone, draining the backlog with ingest idle (first HTTP run, ${fmt(drainSeconds, 1)} s)`, fmt(drain), '', '']);
     row([`the scorer's Redis commands per event (INFO commandstats over that drain, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
     row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
