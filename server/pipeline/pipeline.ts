@@ -1,9 +1,10 @@
 /**
  * The one place the pipeline is composed: stream → decode → skip applied →
- * micro-batch → aggregate per account → atomic apply → XACK → score changes.
+ * micro-batch → aggregate per account → atomic apply → score changes.
  * Batches are applied one at a time, in stream order, so the watermark (the
- * last id applied) only grows; a failure restarts the pipeline, which claims
- * what was left pending and skips what was already applied.
+ * last id applied) only grows; a failure restarts the pipeline, which reads
+ * the stream again from the watermark (the group reads with NOACK: see
+ * `source.ts`) and skips what was already applied.
  */
 import { concatMap, from, Subject, type Subscription } from 'rxjs';
 import type { FastifyBaseLogger } from 'fastify';
@@ -13,7 +14,7 @@ import type { ModelParams } from '../score/model.js';
 import { moveEarlierLayouts } from '../score/legacy.js';
 import { StaleWatermarkError, type ScoreChange, type ScoreStore } from '../score/store.js';
 import { aggregateBatches, compareStreamIds, decodeEntries, microBatch, skipApplied, type AggregatedBatch } from './operators.js';
-import { ensureGroup, streamSource, type StreamSource } from './source.js';
+import { clearPendingList, ensureGroup, streamSource, type StreamSource } from './source.js';
 
 export interface PipelineOptions {
   redisUrl: string;
@@ -38,7 +39,10 @@ export interface PipelineOptions {
 export interface PipelineStats {
   running: boolean;
   eventsScored: number;
+  /** Stream entries done with: applied, or skipped as applied before. */
   entriesAcked: number;
+  /** Entries read from the stream and not yet applied. */
+  inFlight: number;
   batches: number;
   /** Score writes; under load one covers several batches. */
   writes: number;
@@ -59,7 +63,22 @@ export interface Pipeline {
 export const WRITE_PRIORITY_AFTER_MS = 1000;
 
 export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
-  const stats: PipelineStats = { running: false, eventsScored: 0, entriesAcked: 0, batches: 0, writes: 0, applySecondsTotal: 0, writeSecondsTotal: 0, applyWaitedSecondsTotal: 0, lastError: null };
+  /** The stream source of the current run. */
+  let reading: StreamSource | null = null;
+  const stats: PipelineStats = {
+    running: false,
+    eventsScored: 0,
+    entriesAcked: 0,
+    get inFlight() {
+      return reading?.pending() ?? 0;
+    },
+    batches: 0,
+    writes: 0,
+    applySecondsTotal: 0,
+    writeSecondsTotal: 0,
+    applyWaitedSecondsTotal: 0,
+    lastError: null,
+  };
   let stopped = false;
   let reader: RedisClient | null = null;
   let sub: Subscription | null = null;
@@ -165,7 +184,6 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       watermark = b.last;
       unwritten += b.events;
     }
-    await opts.redis.xAck(opts.keys.stream, opts.keys.group, b.ids);
     source.release(b.ids.length);
     stats.entriesAcked += b.ids.length;
     stats.batches += 1;
@@ -183,15 +201,20 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     const moved = await moveEarlierLayouts(opts.redis, opts.keys);
     if (moved.posts + moved.records > 0) opts.log.info(moved, 'moved the post hashes and score records an earlier version kept apart into the accounts\' hashes');
     watermark = await opts.store.watermark();
+    // Versions before 0.8.1 read without NOACK: their pending list goes (what it held is read again from the watermark).
+    const cleared = await clearPendingList(opts.redis, opts.keys);
+    if (cleared > 0) opts.log.info({ cleared }, 'acknowledged the entries an earlier version left pending; those not yet applied are read again from the watermark');
     const rescored = await opts.store.rescoreDirty();
     if (rescored.length > 0) opts.changes.next(rescored);
     reader = await connectRedis(opts.redisUrl, `resonance-reader-${opts.consumer}`);
     const source = streamSource(reader, opts.keys, {
       consumer: opts.consumer,
+      after: watermark,
       count: opts.batchMaxSize,
       blockMs: 1000,
       maxInFlight: opts.batchMaxSize * 4,
     });
+    reading = source;
     sub = source.entries$
       .pipe(
         decodeEntries(),
@@ -209,6 +232,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     stats.running = false;
     sub?.unsubscribe();
     sub = null;
+    reading = null;
     // Let a batch being applied finish, so a stop never leaves half a batch to redo, and write what is dirty.
     await inflight.catch(() => {});
     if (writeTimer) clearTimeout(writeTimer);

@@ -15,14 +15,12 @@ export interface Gauges {
 
 /**
  * Seconds since the oldest entry not yet scored arrived (a stream id starts
- * with its arrival in ms): the first delivered and not acknowledged, or else
- * the first not yet delivered; 0 when there is none.
+ * with its arrival in ms): the first after the watermark, the last id
+ * applied; 0 when there is none.
  */
-async function scoringDelay(redis: RedisClient, keys: Keys, group: { pending?: unknown; lag?: unknown; 'last-delivered-id'?: unknown } | undefined): Promise<number> {
-  let oldest: string | null = null;
-  if (!group) oldest = (await redis.xRange(keys.stream, '-', '+', { COUNT: 1 }))?.[0]?.id ?? null;
-  else if (Number(group.pending ?? 0) > 0) oldest = (await redis.xPending(keys.stream, keys.group)).firstId;
-  else if (Number(group.lag ?? 0) > 0) oldest = (await redis.xRange(keys.stream, `(${String(group['last-delivered-id'] ?? '0-0')}`, '+', { COUNT: 1 }))?.[0]?.id ?? null;
+async function scoringDelay(redis: RedisClient, keys: Keys): Promise<number> {
+  const wm = (await redis.hGet(keys.meta, 'wm')) ?? '';
+  const oldest = (await redis.xRange(keys.stream, wm === '' ? '-' : `(${wm}`, '+', { COUNT: 1 }))?.[0]?.id ?? null;
   if (!oldest) return 0;
   return Math.max(0, Date.now() - Number(oldest.slice(0, oldest.indexOf('-')))) / 1000;
 }
@@ -62,7 +60,8 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
     const p = gauges.pipeline();
     if (p) {
       metric('resonance_events_scored_total', 'counter', 'Events applied to scores.', p.eventsScored);
-      metric('resonance_stream_entries_acked_total', 'counter', 'Stream entries acknowledged.', p.entriesAcked);
+      metric('resonance_stream_entries_acked_total', 'counter', 'Stream entries the scorer is done with (applied, or skipped as applied before).', p.entriesAcked);
+      metric('resonance_stream_pending', 'gauge', 'Entries the scorer has read and not yet applied.', p.inFlight);
       metric('resonance_batches_total', 'counter', 'Batches applied.', p.batches);
       metric('resonance_score_writes_total', 'counter', 'Score writes (one covers every batch applied since the last).', p.writes);
       metric('resonance_batch_apply_seconds_total', 'counter', 'Time spent applying batches.', p.applySecondsTotal);
@@ -86,11 +85,8 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
         if (groups) {
           // Before any scorer has made the group, nothing is delivered: every entry is behind.
           const g = groups.find((x) => x.name === keys.group);
-          if (g) {
-            metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorers.', Number(g.lag ?? 0));
-            metric('resonance_stream_pending', 'gauge', 'Entries delivered but not acknowledged.', Number(g.pending ?? 0));
-          }
-          metric('resonance_scoring_delay_seconds', 'gauge', 'Age of the oldest event not yet scored, by its arrival (0 when scoring has caught up): how far behind the scores are.', await scoringDelay(redis, keys, g));
+          if (g) metric('resonance_stream_lag', 'gauge', 'Entries not yet delivered to the scorer.', Number(g.lag ?? 0));
+          metric('resonance_scoring_delay_seconds', 'gauge', 'Age of the oldest event not yet scored, by its arrival (0 when scoring has caught up): how far behind the scores are.', await scoringDelay(redis, keys));
         }
       } catch (err) {
         req.log.warn({ err }, 'metrics: the stream could not be read');

@@ -88,6 +88,7 @@ describe('pipeline and read API', () => {
     expect(value('resonance_score_write_seconds_total')).toBeGreaterThan(0);
     expect(value('resonance_apply_waited_seconds_total')).toBeGreaterThanOrEqual(0);
     expect(metrics).toMatch(/^resonance_stream_lag \d+$/m);
+    expect(metrics).toMatch(/^resonance_stream_pending 0$/m);
     expect(metrics).toMatch(/^resonance_scoring_delay_seconds 0$/m);
     const doc = await (await fetch(`${t.url}/docs/json`)).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/events', '/api/entities/{id}', '/api/leaderboard', '/healthz', '/readyz']));
@@ -485,24 +486,60 @@ describe('pipeline and read API', () => {
     }
   });
 
-  it('after a restart, entries delivered but never acknowledged are claimed and applied exactly once', async () => {
+  it('the scorer reads with NOACK: it leaves no pending list, and what it read and never applied is read again from the watermark after a restart', async () => {
+    const opts = { keyPrefix: testPrefix() };
+    const keys = makeKeys(opts.keyPrefix);
+    const a = await startApp(opts);
+    const ev = (i: number) => ({ id: `r${i}`, network: 'x', type: 'like', actor: `u${i}`, target: 'reread', ts: ts(5) });
+    await postEvents(a.url, [ev(0), ev(1)]);
+    await scored(a, 2);
+    const [g] = await redis.xInfoGroups(keys.stream);
+    expect(Number(g!.lag)).toBe(0);
+    expect(Number(g!.pending)).toBe(0);
+    await a.close();
+    // A scorer that read two entries (the group's last delivered id moves past them) and died before applying them.
+    const ingestOnly = await startApp({ ...opts, roles: new Set(['ingest']) });
+    await postEvents(ingestOnly.url, [ev(2), ev(3)]);
+    await ingestOnly.close();
+    const read = await redis.xReadGroup(keys.group, 'dead-scorer', { key: keys.stream, id: '>' }, { COUNT: 10, NOACK: true });
+    expect(read?.[0]?.messages.length).toBe(2);
+    expect(Number((await redis.xInfoGroups(keys.stream))[0]!.lag)).toBe(0);
+    const b = await startApp(opts);
+    await scored(b, 2);
+    expect(Number(await redis.hGet(keys.account('x:reread'), 'n:like'))).toBe(4);
+    expect(Number(await redis.hGet(keys.account('x:reread'), 'N'))).toBe(4);
+    await b.close();
+    // Read again once, not twice: the next start scores nothing more.
+    const c = await startApp(opts);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(c.app.pipeline!.stats.eventsScored).toBe(0);
+      expect(Number(await redis.hGet(keys.account('x:reread'), 'n:like'))).toBe(4);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('entries an earlier version left pending (read without NOACK, never acknowledged) are applied exactly once, and the pending list is emptied', async () => {
     const opts = { keyPrefix: testPrefix() };
     const a = await startApp(opts);
     const ev = (i: number) => ({ id: `c${i}`, network: 'x', type: 'like', actor: `u${i}`, target: 'claimed', ts: ts(5) });
     await postEvents(a.url, [ev(0)]);
     await scored(a, 1);
     await a.close();
-    // A consumer that read but died before XACK leaves entries pending.
+    // A consumer of an earlier version that read but died before XACK leaves entries pending.
     const keys = makeKeys(opts.keyPrefix);
     const ingestOnly = await startApp({ ...opts, roles: new Set(['ingest']) });
     await postEvents(ingestOnly.url, [ev(1), ev(2)]);
     await ingestOnly.close();
     await redis.xReadGroup(keys.group, 'dead-consumer', { key: keys.stream, id: '>' }, { COUNT: 10 });
-    const pendingBefore = (await redis.xPending(keys.stream, keys.group)).pending;
-    expect(pendingBefore).toBe(2);
+    // The first entry, applied, pending too (as if its XACK had been lost).
+    await redis.xClaim(keys.stream, keys.group, 'dead-consumer', 0, (await redis.xRange(keys.stream, '-', '+', { COUNT: 1 }))![0]!.id, { FORCE: true });
+    expect((await redis.xPending(keys.stream, keys.group)).pending).toBe(3);
     const b = await startApp(opts);
     try {
-      await until(async () => ((await redis.xPending(keys.stream, keys.group)).pending === 0 ? true : undefined), 10_000, 'pending claimed');
+      await scored(b, 2);
+      expect((await redis.xPending(keys.stream, keys.group)).pending).toBe(0);
       const e = await (await fetch(`${b.url}/api/entities/x:claimed`)).json();
       expect(Number(await redis.hGet(keys.account('x:claimed'), 'n:like'))).toBe(3);
       expect(Number(await redis.hGet(keys.account('x:claimed'), 'N'))).toBe(3);
