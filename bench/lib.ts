@@ -14,6 +14,16 @@ export const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 export const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+/** A whole-number option of at least 1, or exit 2 with a clear message. */
+export function countOption(name: string, raw: string | undefined, fallback: number): number {
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    console.error(`--${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ServerProc {
@@ -110,6 +120,12 @@ export function processCpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** CPU seconds of a process's children that have ended and been waited for (Redis's AOF rewrites, once each ends). */
+export function childrenCpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
 /**
  * Seconds a process's main thread has spent on a CPU and waiting in the run
  * queue for one, from /proc/<pid>/schedstat (NaN where the kernel does not
@@ -138,6 +154,8 @@ export interface Cores {
    */
   redisRunning: number;
   redisWaiting: number;
+  /** Redis's AOF rewrites (child processes, counted as each ends): a fork that rereads the whole dataset, on the same cores. */
+  redisRewrites: number;
 }
 
 /**
@@ -148,6 +166,7 @@ export interface Cores {
 export function coresOver(redisPid: number | undefined, serverPid: number): () => Cores {
   const t0 = performance.now();
   const r0 = redisPid ? processCpuSeconds(redisPid) : NaN;
+  const c0 = redisPid ? childrenCpuSeconds(redisPid) : NaN;
   const m0 = mainThreadSchedSeconds(redisPid);
   const s0 = processCpuSeconds(serverPid);
   const b0 = process.cpuUsage();
@@ -161,6 +180,7 @@ export function coresOver(redisPid: number | undefined, serverPid: number): () =
       bench: (b.user + b.system) / 1e6 / dt,
       redisRunning: (m.running - m0.running) / dt,
       redisWaiting: (m.waiting - m0.waiting) / dt,
+      redisRewrites: redisPid ? (childrenCpuSeconds(redisPid) - c0) / dt : NaN,
     };
   };
 }
@@ -168,14 +188,15 @@ export function coresOver(redisPid: number | undefined, serverPid: number): () =
 /** The medians of several windows' cores. */
 export function medianCores(list: Cores[]): Cores {
   const m = (k: keyof Cores) => median(list.map((c) => c[k]));
-  return { redis: m('redis'), server: m('server'), bench: m('bench'), redisRunning: m('redisRunning'), redisWaiting: m('redisWaiting') };
+  return { redis: m('redis'), server: m('server'), bench: m('bench'), redisRunning: m('redisRunning'), redisWaiting: m('redisWaiting'), redisRewrites: m('redisRewrites') };
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export function fmtCores(c: Cores): string {
   const main = Number.isFinite(c.redisRunning) ? ` (its main thread running ${pct(c.redisRunning)}, waiting for a CPU ${pct(c.redisWaiting)} of the time)` : '';
-  return `Redis ${c.redis.toFixed(2)}${main}, server ${c.server.toFixed(2)}, load generator ${c.bench.toFixed(2)}`;
+  const rewrites = Number.isFinite(c.redisRewrites) ? `, its AOF rewrites ${c.redisRewrites.toFixed(2)}` : '';
+  return `Redis ${c.redis.toFixed(2)}${main}${rewrites}, server ${c.server.toFixed(2)}, load generator ${c.bench.toFixed(2)}`;
 }
 
 /** Seconds of CPU (user + system) the Redis server has used so far, from INFO. */

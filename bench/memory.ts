@@ -7,18 +7,13 @@
  *   npx tsx bench/memory.ts --accounts 20000 --events 300000   # the benchmark's ~15 events per account
  *   npx tsx bench/memory.ts --show     # also prints one key of each kind (a middling one) with its contents
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
-import { startDemo } from '../server/ingest/demo.js';
-import { startRedisServer } from '../server/infra/redis-server.js';
-import Fastify from 'fastify';
-import app from '../server/app.js';
+import { DEMO_PREFIX, scoreDemo } from './demo-app.js';
+import { countOption } from './lib.js';
 const { values } = parseArgs({
   options: {
-    accounts: { type: 'string', default: '2000' },
-    events: { type: 'string', default: '100000' },
+    accounts: { type: 'string' },
+    events: { type: 'string' },
     show: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
@@ -32,30 +27,13 @@ if (values.help) {
   Prints MEMORY USAGE summed by kind of key, per account, and used_memory per account.`);
   process.exit(0);
 }
-const count = (name: 'accounts' | 'events'): number => {
-  const n = Number(values[name]);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    console.error(`--${name} must be a whole number of at least 1, got ${JSON.stringify(values[name])}`);
-    process.exit(2);
-  }
-  return n;
-};
-const ACCOUNTS = count('accounts');
-const EVENTS = count('events');
-const dir = mkdtempSync(join(tmpdir(), 'resonance-memory-'));
-const redis = await startRedisServer({ dir, persistence: 'none' });
-const f = Fastify({ logger: false });
-await f.register(app, { redisUrl: redis.url, keyPrefix: '{m}', ingestKeys: [], adminKey: undefined, embedOrigins: [], halfLifeDays: 30, dedupeWindowSec: 600, roles: new Set(['ingest', 'score', 'push'] as const), batchMaxSize: 1000, batchMaxWaitMs: 25, writeEveryMs: 100, webDir: '/nonexistent' });
-await f.listen({ port: 0 });
-const stop = startDemo(f.ingest!, { rate: 0, seed: 42, accounts: ACCOUNTS, historyEvents: EVENTS, register: (e) => f.entities.put(e.id, e) });
-const t0 = Date.now();
-// The history comes after one profile per account.
-while (f.pipeline!.stats.eventsScored < EVENTS + ACCOUNTS) await new Promise((r) => setTimeout(r, 500));
-console.log(`scored ${EVENTS + ACCOUNTS} events in`, (Date.now() - t0) / 1000, 's');
-await stop();
-const r = f.redis;
+const ACCOUNTS = countOption('accounts', values.accounts, 2_000);
+const EVENTS = countOption('events', values.events, 100_000);
+const demo = await scoreDemo({ accounts: ACCOUNTS, events: EVENTS, persistence: 'none' });
+console.log(`scored ${demo.events} events in`, demo.seconds, 's');
+const r = demo.app.redis;
 const types: Record<string, { n: number; bytes: number; sizes: [number, string][] }> = {};
-for await (const batch of r.scanIterator({ MATCH: '{m}:*', COUNT: 1000 })) {
+for await (const batch of r.scanIterator({ MATCH: `${DEMO_PREFIX}:*`, COUNT: 1000 })) {
   const sizes = await Promise.all(batch.map((k) => r.memoryUsage(k)));
   batch.forEach((k, i) => {
     const t = k.split(':')[1]!;
@@ -78,6 +56,4 @@ if (values.show) {
     console.log(`\n${key} (${kind}, ${bytes} B, ${await r.objectEncoding(key)}):`, JSON.stringify(body));
   }
 }
-await f.close();
-await redis.stop();
-rmSync(dir, { recursive: true, force: true });
+await demo.close();

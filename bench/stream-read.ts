@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { connectRedis, type RedisClient } from '../server/infra/redis.js';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { validateEvent } from '../shared/validate.js';
-import { demoEvents, fmt, median, redisCpuSeconds } from './lib.js';
+import { countOption, demoEvents, fmt, median, redisCpuSeconds } from './lib.js';
 
 const { values } = parseArgs({ options: { entries: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -27,17 +27,8 @@ if (values.help) {
   Prints Redis CPU µs and AOF bytes per entry for XREADGROUP + XACK and for XREADGROUP NOACK.`);
   process.exit(0);
 }
-const count = (name: 'entries' | 'rounds', fallback: number): number => {
-  const raw = values[name];
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    console.error(`--${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return n;
-};
-const ENTRIES = count('entries', 50_000);
-const ROUNDS = count('rounds', 6);
+const ENTRIES = countOption('entries', values.entries, 50_000);
+const ROUNDS = countOption('rounds', values.rounds, 6);
 const BATCH = 1_000;
 
 const lines = demoEvents(2_000, ENTRIES, 5).flatMap((e) => {
@@ -73,10 +64,10 @@ try {
       let n = 0;
       for (;;) {
         const res = await redis.xReadGroup('scorers', 'scorer', { key, id: '>' }, { COUNT: BATCH, NOACK: way === 'noack' });
-        const messages = res?.[0]?.messages ?? [];
+        const messages: { id: string }[] = (res as { messages: { id: string }[] }[] | null)?.[0]?.messages ?? [];
         if (messages.length === 0) break;
         n += messages.length;
-        if (way === 'ack') await redis.xAck(key, 'scorers', messages.map((m) => m!.id));
+        if (way === 'ack') await redis.xAck(key, 'scorers', messages.map((m) => m.id));
       }
       const [c1, b1] = [await redisCpuSeconds(redis), await aofBytes(redis)];
       cpu[way].push(((c1 - c0) * 1e6) / n);
