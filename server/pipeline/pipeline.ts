@@ -121,12 +121,12 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     const n = unwritten;
     unwritten = 0;
     try {
-      const rescore = opts.store.rescoreDirty();
+      // Each chunk's changes go out as soon as it is stored: live clients need not wait for the whole pass.
+      const rescore = opts.store.rescoreDirty((changes) => opts.changes.next(changes));
       pass = { started: performance.now(), done: rescore.catch(() => {}) };
-      const changes = await rescore;
+      await rescore;
       stats.writes += 1;
       stats.eventsScored += n;
-      if (changes.length > 0) opts.changes.next(changes);
     } catch (err) {
       // Their entities stay marked dirty: a later write scores them.
       unwritten += n;

@@ -46,7 +46,7 @@ export interface ResolvedEntity {
 }
 
 /** Most dirty entities scored in one WRITE. */
-const WRITE_CHUNK = 250;
+export const WRITE_CHUNK = 250;
 
 /**
  * JSON has no Infinity or NaN (they become null, which Lua cannot pass to
@@ -122,8 +122,12 @@ export interface ScoreStore {
   clock(): Promise<number>;
   /** Applies a batch's deltas atomically and leaves what they touched dirty, to be scored by rescoreDirty. */
   apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void>;
-  /** Scores every dirty entity (left by a crash, an admin change or the sweep). */
-  rescoreDirty(): Promise<ScoreChange[]>;
+  /**
+   * Scores every dirty entity (left by a crash, an admin change or the sweep).
+   * `onWritten` gets each chunk's changes as soon as its WRITE has stored
+   * them, so a pass over many entities does not hold back the first ones.
+   */
+  rescoreDirty(onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]>;
   /** Scores every entity at the current clock (after a rebuild, or to compare two states at one time). */
   rescoreAll(): Promise<ScoreChange[]>;
   /** Marks up to `limit` entities scored more than `staleMs` of event time ago dirty, then scores everything dirty. */
@@ -191,11 +195,12 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
 
   /**
    * Scores `ids` at the current clock and writes them, in chunks; returns the
-   * changes. The next chunk is read while this one is scored and its WRITE
-   * runs, so Node and Redis work at the same time; the WRITEs go in order on
-   * the one connection.
+   * changes, and gives each chunk's to `onWritten` once its WRITE is done. The
+   * next chunk is read while this one is scored and its WRITE runs, so Node
+   * and Redis work at the same time; the WRITEs go in order on the one
+   * connection.
    */
-  async function scoreAndWrite(ids: string[]): Promise<ScoreChange[]> {
+  async function scoreAndWrite(ids: string[], onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]> {
     const changes: ScoreChange[] = [];
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += WRITE_CHUNK) chunks.push(ids.slice(i, i + WRITE_CHUNK));
@@ -235,10 +240,13 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         quiet(
           WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(clock), ...writes]).then((res) => {
             const prevs = res as string[];
+            const chunkChanges: ScoreChange[] = [];
             written.forEach((w, k) => {
               const prev = prevs[k] ? Number(prevs[k]) : null;
-              if (w.score !== null && w.score !== prev) changes.push({ id: w.id, score: w.score, prev });
+              if (w.score !== null && w.score !== prev) chunkChanges.push({ id: w.id, score: w.score, prev });
             });
+            changes.push(...chunkChanges);
+            if (onWritten && chunkChanges.length > 0) onWritten(chunkChanges);
           }),
         ),
       );
@@ -259,9 +267,9 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     }
   }
 
-  async function rescoreDirty(): Promise<ScoreChange[]> {
+  async function rescoreDirty(onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]> {
     const ids = (await TAKE.run(redis, [keys.dirty, keys.dirtyTaken], [])) as string[];
-    return ids.length ? scoreAndWrite(ids.sort()) : [];
+    return ids.length ? scoreAndWrite(ids.sort(), onWritten) : [];
   }
 
   return {
@@ -275,7 +283,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     apply(deltas, expectedWatermark, newWatermark, batchClock) {
       return applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
     },
-    rescoreDirty: () => serial(rescoreDirty),
+    rescoreDirty: (onWritten) => serial(() => rescoreDirty(onWritten)),
     rescoreAll() {
       return serial(async () => {
         const [scored, registered] = await Promise.all([redis.zRange(keys.scoredAt, 0, -1), redis.sMembers(keys.entities)]);

@@ -8,7 +8,7 @@ import { ClaimedAccountError, createReads, type HistoryRange } from '../../serve
 import { createEntities } from '../../server/score/entities.js';
 import { RECORD_FIELDS, TOP_SET_MAX } from '../../server/score/scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
-import { StaleWatermarkError, createScoreStore } from '../../server/score/store.js';
+import { StaleWatermarkError, WRITE_CHUNK, createScoreStore } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
 import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
@@ -256,6 +256,37 @@ describe('pipeline and read API', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('a score write gives each chunk’s changes as soon as that chunk is stored, before the pass ends', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const T = Date.UTC(2026, 0, 10, 12);
+    const n = 2 * WRITE_CHUNK + 100;
+    const events = Array.from({ length: n }, (_, k) => ({ id: `ch${k}`, network: 'x', type: 'reply' as const, actor: 'fan', target: `t${k}`, post: 'p', topics: undefined, ts: T + k }));
+    await store.apply(aggregate(events, P).values(), '', '1-0', T + n);
+    let ended = false;
+    const seen: { ids: string[]; endedYet: boolean; stored: boolean }[] = [];
+    const calls: Promise<void>[] = [];
+    const pass = store.rescoreDirty((changes) => {
+      const ids = changes.map((c) => c.id);
+      const entry = { ids, endedYet: ended, stored: false };
+      seen.push(entry);
+      // What a live client reads on this update is there already.
+      calls.push(
+        Promise.all(ids.map((id) => redis.hGet(keys.score(id), 's'))).then((scores) => {
+          entry.stored = scores.every((s, i) => Number(s) === changes[i]!.score);
+        }),
+      );
+    });
+    const all = await pass.then((c) => ((ended = true), c));
+    await Promise.all(calls);
+    expect(seen.length).toBe(3);
+    expect(seen.every((c) => !c.endedYet && c.stored)).toBe(true);
+    expect(seen.flatMap((c) => c.ids)).toEqual(all.map((c) => c.id));
+    // Every target and the one actor: n + 1 entities in chunks of WRITE_CHUNK.
+    expect(all.length).toBe(n + 1);
   });
 
   it('keeps an account’s score record in its account hash, and moves the records an earlier version kept apart into it', async () => {

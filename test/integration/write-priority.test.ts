@@ -47,12 +47,12 @@ describe('score writes under load', () => {
     let held = 0;
     const store: ScoreStore = {
       ...real,
-      rescoreDirty: async () => {
+      rescoreDirty: async (onWritten) => {
         if (gate) {
           held++;
           await gate;
         }
-        return real.rescoreDirty();
+        return real.rescoreDirty(onWritten);
       },
     };
     const ingest = createIngest(redis, keys, { windowSec: 600 });
