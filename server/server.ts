@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   if (!redisUrl) {
     const dir = resolve(config.dataDir, 'redis');
     try {
-      privateRedis = await startRedisServer({ dir, persistence: 'aof' });
+      privateRedis = await startRedisServer({ dir, persistence: 'aof', ownProcessGroup: true });
     } catch (err) {
       if (err instanceof RedisServerMissingError || err instanceof DataDirBusyError) {
         process.stderr.write(`resonance: ${err.message}\n`);
@@ -61,7 +61,15 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     fastify.log.info({ signal }, 'closing');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const force = setTimeout(() => {
+      // Redis runs in its own process group: ask it to stop (it writes what it holds first) before leaving.
+      try {
+        if (privateRedis?.pid) process.kill(privateRedis.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+      process.exit(1);
+    }, 15_000);
     force.unref();
     await stopDemo?.();
     await fastify.close().catch((err: unknown) => fastify.log.error({ err }, 'close failed'));

@@ -22,6 +22,16 @@ export interface RedisServerOptions {
   port?: number;
   /** Extra `--name value` pairs. */
   extra?: string[];
+  /**
+   * Runs redis-server in a process group of its own. Ctrl-C in a terminal
+   * sends SIGINT to the whole foreground group: without this Redis would
+   * shut down at the same instant as the server, which then could not finish
+   * its last batch and score write, and waited for its commands to time out.
+   * With it, only the server gets the signal and stops Redis once it is done.
+   * (A server killed outright leaves Redis running: the next start on the
+   * same folder stops it, by its pidfile.)
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
@@ -108,7 +118,7 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
     '--hash-max-listpack-value', '512',
     ...(opts.extra ?? []),
   ];
-  const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownProcessGroup ?? false });
   let output = '';
   child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
