@@ -14,7 +14,7 @@ import type { ModelParams } from '../score/model.js';
 import { moveEarlierLayouts } from '../score/legacy.js';
 import { StaleWatermarkError, type ScoreChange, type ScoreStore } from '../score/store.js';
 import { aggregateBatches, compareStreamIds, decodeEntries, microBatch, skipApplied, type AggregatedBatch } from './operators.js';
-import { clearPendingList, ensureGroup, streamSource, type StreamSource } from './source.js';
+import { clearPendingList, dropIdleConsumers, ensureGroup, streamSource, type StreamSource } from './source.js';
 
 export interface PipelineOptions {
   redisUrl: string;
@@ -204,6 +204,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     // Versions before 0.8.1 read without NOACK: their pending list goes (what it held is read again from the watermark).
     const cleared = await clearPendingList(opts.redis, opts.keys);
     if (cleared > 0) opts.log.info({ cleared }, 'acknowledged the entries an earlier version left pending; those not yet applied are read again from the watermark');
+    await dropIdleConsumers(opts.redis, opts.keys, opts.consumer);
     const rescored = await opts.store.rescoreDirty();
     if (rescored.length > 0) opts.changes.next(rescored);
     reader = await connectRedis(opts.redisUrl, `resonance-reader-${opts.consumer}`);

@@ -59,6 +59,23 @@ export async function clearPendingList(redis: RedisClient, keys: Keys): Promise<
   }
 }
 
+/**
+ * Deletes the group's consumers that are not `self`, hold no pending entries
+ * and have been idle for `idleMs`: every process start names a consumer of
+ * its own, and reading with NOACK they never hold anything, so without this
+ * the group would keep one per start for ever. Returns how many.
+ */
+export async function dropIdleConsumers(redis: RedisClient, keys: Keys, self: string, idleMs = 60_000): Promise<number> {
+  const consumers = await redis.xInfoConsumers(keys.stream, keys.group);
+  let n = 0;
+  for (const c of consumers) {
+    if (c.name === self || Number(c.pending) > 0 || Number(c.idle) < idleMs) continue;
+    await redis.xGroupDelConsumer(keys.stream, keys.group, String(c.name));
+    n++;
+  }
+  return n;
+}
+
 /** The id of the last entry the group has delivered ('0-0' for none). */
 async function lastDelivered(redis: RedisClient, keys: Keys): Promise<string> {
   const groups = await redis.xInfoGroups(keys.stream);

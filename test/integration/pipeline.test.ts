@@ -11,6 +11,7 @@ import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, WRITE_CHUNK, createScoreStore } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
 import { moveEarlierLayouts } from '../../server/score/legacy.js';
+import { dropIdleConsumers } from '../../server/pipeline/source.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
 const ts = (minAgo: number) => Date.now() - minAgo * 60_000;
@@ -549,6 +550,21 @@ describe('pipeline and read API', () => {
     } finally {
       await c.close();
     }
+  });
+
+  it('a scorer start drops the idle consumers of earlier processes that hold nothing, and keeps those that do', async () => {
+    const keys = makeKeys(testPrefix());
+    await redis.xGroupCreate(keys.stream, keys.group, '0', { MKSTREAM: true });
+    await redis.xAdd(keys.stream, '*', { e: '{}' });
+    await redis.xAdd(keys.stream, '*', { e: '{}' });
+    await redis.xReadGroup(keys.group, 'old-noack', { key: keys.stream, id: '>' }, { COUNT: 1, NOACK: true });
+    await redis.xReadGroup(keys.group, 'old-holding', { key: keys.stream, id: '>' }, { COUNT: 1 });
+    await redis.xGroupCreateConsumer(keys.stream, keys.group, 'me');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await dropIdleConsumers(redis, keys, 'me', 10_000)).toBe(0);
+    expect(await dropIdleConsumers(redis, keys, 'me', 20)).toBe(1);
+    const left = (await redis.xInfoConsumers(keys.stream, keys.group)).map((c) => c.name).sort();
+    expect(left).toEqual(['me', 'old-holding']);
   });
 
   it('entries an earlier version left pending (read without NOACK, never acknowledged) are applied exactly once, and the pending list is emptied', async () => {
