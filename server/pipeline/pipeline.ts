@@ -60,7 +60,7 @@ export interface Pipeline {
 }
 
 /** How long a score write may share Redis with the applies before they wait for it. */
-export const WRITE_PRIORITY_AFTER_MS = 500;
+export const WRITE_PRIORITY_AFTER_MS = 1000;
 
 export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   /** The stream source of the current run. */
@@ -170,9 +170,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     // behind any APPLY script running; left to compete, long applies starve it (with 4,000-event
     // batches passes ran 3 to 12 s and fell behind for good). Once a pass has run for
     // WRITE_PRIORITY_AFTER_MS (or writeEveryMs, if longer) it has Redis to itself: the next batch
-    // waits for it. Shorter passes overlap the applies, so that Redis works while Node scores.
-    // (0.8.1: 500 ms, was 1 s; with the stream read without XACKs, applies follow each other sooner
-    // and saturated passes ran ~1 s; at 500 ms they run ~0.7 s, and the scored rate did not fall.)
+    // waits for it. Shorter passes (~0.4 s under load with the defaults) overlap the applies, so
+    // that Redis works while Node scores.
     const current = pass;
     if (current && performance.now() - current.started >= Math.max(WRITE_PRIORITY_AFTER_MS, opts.writeEveryMs)) {
       const w0 = performance.now();
