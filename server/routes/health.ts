@@ -66,7 +66,7 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_score_writes_total', 'counter', 'Score writes (one covers every batch applied since the last).', p.writes);
       metric('resonance_batch_apply_seconds_total', 'counter', 'Time spent applying batches.', p.applySecondsTotal);
       metric('resonance_score_write_seconds_total', 'counter', 'Time spent in score writes (divided by resonance_score_writes_total: how long one takes, about how late scores reach readers under load).', p.writeSecondsTotal);
-      metric('resonance_apply_waited_seconds_total', 'counter', 'Time batches waited for a score write that had run WRITE_EVERY_MS to end.', p.applyWaitedSecondsTotal);
+      metric('resonance_apply_waited_seconds_total', 'counter', 'Time batches waited for a score write that had run 1 s (or WRITE_EVERY_MS, if longer) to end.', p.applyWaitedSecondsTotal);
       metric('resonance_pipeline_running', 'gauge', '1 while the pipeline runs.', p.running ? 1 : 0);
     }
     const a = gauges.archiver();
