@@ -1,7 +1,8 @@
 /**
- * The two Lua scripts of a batch. Key names follow `infra/keys.ts`; all keys
- * share the prefix's hash tag. The pure mirror of APPLY, used to check it,
- * is `fold.ts`.
+ * The Lua scripts of a batch (APPLY) and of a score write (TAKE, WRITE). Key
+ * names follow `infra/keys.ts`; all keys share the prefix's hash tag. The
+ * pure mirror of APPLY, used to check it, is `fold.ts`; the scripts that move
+ * what earlier versions kept elsewhere are in `legacy.ts`.
  */
 import { Script } from '../infra/script.js';
 import { COMPONENT_NAMES, POST_CONCAVITY } from './model.js';
@@ -252,70 +253,6 @@ return #ARGV - 4
 
 /** The fields of a score record besides its score `s` (a registered entity's also holds `name`, `kind` and `accounts`). */
 export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c'] as const;
-
-/**
- * A script with KEYS = [meta]; ARGV = [key base, account id...] that moves
- * each account's hash `<from>:<id>` of versions before 0.8 into its hash
- * `<to>:<id>` and deletes it. `fields` is Lua that reads the old hash's
- * flat field/value list `h` and fills the flat list `flat` of fields to
- * set. Returns how many accounts it moved.
- */
-function moveEach(from: string, to: string, fields: string): Script {
-  return new Script(`
-local B = ARGV[1]
-local moved = 0
-for i = 2, #ARGV do
-  local id = ARGV[i]
-  local old = B .. '${from}:' .. id
-  local h = redis.call('HGETALL', old)
-  if #h > 0 then
-    local flat = {}
-${fields}
-    for k = 1, #flat, 1000 do redis.call('HSET', B .. '${to}:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
-    redis.call('DEL', old)
-    moved = moved + 1
-  end
-end
-return moved
-`);
-}
-
-/**
- * MOVE_RECORDS: each account's score record (`es:<id>`) into its account
- * hash, as WRITE now keeps it: every field but `name` (the account hash
- * holds the account's own, which the record copied, or the record held the
- * id when there was none).
- */
-export const MOVE_RECORDS = moveEach(
-  'es',
-  'a',
-  `
-    for k = 1, #h, 2 do
-      if h[k] ~= 'name' then flat[#flat + 1] = h[k]; flat[#flat + 1] = h[k + 1] end
-    end`,
-);
-
-/**
- * MOVE_POSTS: each account's post hash (`p:<id>`: `e|<post>`, `a|<post>`
- * and `t|<post>`, a field each) into its evidence hash (`dy:<id>`) as one
- * field per post, `p|<post>` = `<e>|<a>|<topics>`, as APPLY now keeps them.
- */
-export const MOVE_POSTS = moveEach(
-  'p',
-  'dy',
-  `
-    local parts, order = {}, {}
-    for k = 1, #h, 2 do
-      local kind, p = string.sub(h[k], 1, 1), string.sub(h[k], 3)
-      local x = parts[p]
-      if not x then x = { e = '', a = '', t = '' }; parts[p] = x; order[#order + 1] = p end
-      if kind == 'e' or kind == 'a' or kind == 't' then x[kind] = h[k + 1] end
-    end
-    for _, p in ipairs(order) do
-      local x = parts[p]
-      flat[#flat + 1] = 'p|' .. p; flat[#flat + 1] = x.e .. '|' .. x.a .. '|' .. x.t
-    end`,
-);
 
 /**
  * TAKE: KEYS = [dirty, taken]. Moves every dirty mark into the set a write
