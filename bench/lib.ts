@@ -114,16 +114,20 @@ export function ndjsonChunks(events: ActivityEvent[], size: number): string[] {
   return out;
 }
 
+/** A process's CPU seconds from /proc/<pid>/stat: its own (utime + stime) and its waited-for children's (cutime + cstime). */
+function procCpu(pid: number): { own: number; children: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { own: (Number(f[11]) + Number(f[12])) / 100, children: (Number(f[13]) + Number(f[14])) / 100 };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function processCpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return procCpu(pid).own;
 }
 
 /** CPU seconds of a process's children that have ended and been waited for (Redis's AOF rewrites, once each ends). */
 export function childrenCpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[13]) + Number(f[14])) / 100;
+  return procCpu(pid).children;
 }
 
 /**

@@ -205,8 +205,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     const cleared = await clearPendingList(opts.redis, opts.keys);
     if (cleared > 0) opts.log.info({ cleared }, 'acknowledged the entries an earlier version left pending; those not yet applied are read again from the watermark');
     await dropIdleConsumers(opts.redis, opts.keys, opts.consumer);
-    const rescored = await opts.store.rescoreDirty();
-    if (rescored.length > 0) opts.changes.next(rescored);
+    await opts.store.rescoreDirty((changes) => opts.changes.next(changes));
     reader = await connectRedis(opts.redisUrl, `resonance-reader-${opts.consumer}`);
     const source = streamSource(reader, opts.keys, {
       consumer: opts.consumer,
