@@ -3,7 +3,9 @@
  * account scores' sorted set (`as`; each account's score is now field `s` of
  * its hash) and every account's top posts (`po:<id>`; they are now found in
  * the account's evidence hash). Deleted once, after start, by SCAN and UNLINK
- * (freed in the background); `meta` remembers that it was done. Other data
+ * (freed in the background); `meta` remembers that it was done. So is the
+ * person leaderboard that versions before 0.9 stored (`lb:kind:person`; it
+ * is derived now, `boards.ts`). Other data
  * of those versions (history and endorsement sets) is moved on first touch.
  *
  * What versions before 0.8 kept apart for each account, its post hash and its
@@ -14,7 +16,9 @@ import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 import { isAccountId } from './store.js';
 
-const DONE = '0.6';
+/** What `meta`'s `legacy` says once each version's leftovers are gone. */
+const DROPPED_0_6 = '0.6';
+const DONE = '0.9';
 
 /** A glob matching `text` literally. */
 function literal(text: string): string {
@@ -23,9 +27,15 @@ function literal(text: string): string {
 
 /** Deletes what is left; returns how many keys went (0 once done). */
 export async function dropLegacyKeys(redis: RedisClient, keys: Keys): Promise<number> {
-  if ((await redis.hGet(keys.meta, 'legacy')) === DONE) return 0;
-  let dropped = await redis.unlink(keys.legacyAccountScores);
-  for await (const batch of redis.scanIterator({ MATCH: `${literal(keys.base)}po:*`, COUNT: 1000 })) if (batch.length > 0) dropped += await redis.unlink(batch);
+  const done = await redis.hGet(keys.meta, 'legacy');
+  if (done === DONE) return 0;
+  let dropped = 0;
+  if (done !== DROPPED_0_6) {
+    dropped += await redis.unlink(keys.legacyAccountScores);
+    for await (const batch of redis.scanIterator({ MATCH: `${literal(keys.base)}po:*`, COUNT: 1000 })) if (batch.length > 0) dropped += await redis.unlink(batch);
+  }
+  // Versions before 0.9 stored the person board; it is read from global and the brands now (boards.ts).
+  dropped += await redis.unlink(keys.leaderboard('kind:person'));
   await redis.hSet(keys.meta, 'legacy', DONE);
   return dropped;
 }

@@ -6,6 +6,7 @@
 import type { Entity, Leaderboard, LeaderboardEntry } from '../../shared/api.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
+import { PERSON_SCOPE, personBoard } from './boards.js';
 import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, unpackComponents, type ModelParams } from './model.js';
 import { isAccountId, type ScoreStore } from './store.js';
 import { rawOf, scoreAccounts } from './score.js';
@@ -90,9 +91,10 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
 
     async leaderboard(scope: string, limit: number, offset: number): Promise<Leaderboard> {
       const key = keys.leaderboard(scope);
-      const [members, total, clock] = await Promise.all([
-        limit > 0 ? redis.zRangeWithScores(key, offset, offset + limit - 1, { REV: true }) : Promise.resolve([]),
-        redis.zCard(key),
+      const [{ members, total }, clock] = await Promise.all([
+        scope === PERSON_SCOPE
+          ? personBoard(redis, keys, offset, limit)
+          : Promise.all([limit > 0 ? redis.zRangeWithScores(key, offset, offset + limit - 1, { REV: true }) : [], redis.zCard(key)]).then(([members, total]) => ({ members, total })),
         store.clock(),
       ]);
       const rows = members.length ? await Promise.all(members.map((m) => redis.hmGet(keys.score(m.value), ['name', 'kind', 'd']))) : [];

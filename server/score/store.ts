@@ -223,7 +223,9 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         }
         const r = scoreAccounts(e.accounts, clock, params);
         const score = String(r.score);
-        const scopes: Record<string, string> = { global: score, [`kind:${e.kind}`]: score };
+        // The person board is global without the brands (boards.ts): only brands have a kind board of their own.
+        const scopes: Record<string, string> = { global: score };
+        if (e.kind === 'brand') scopes['kind:brand'] = score;
         for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
         for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
         const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));

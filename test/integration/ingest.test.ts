@@ -123,15 +123,16 @@ describe('ingest over HTTP', () => {
   });
 
   it("stamps each appended event with its actor's current score (q), and 1 for an actor not scored yet", async () => {
-    // A store written by an older version: account scores in a sorted set of their own, and top posts per account, deleted after start.
+    // A store written by an older version: account scores in a sorted set of their own, top posts per account and the person board, deleted after start.
     const prefix = testPrefix();
     const keys = makeKeys(prefix);
     await redis.zAdd(keys.legacyAccountScores, { score: 50, value: 'x:star' });
     await redis.zAdd(`${keys.base}po:x:star`, { score: 5, value: 'p0' });
+    await redis.zAdd(keys.leaderboard('kind:person'), { score: 50, value: 'x:star' });
     const s = await startApp({ keyPrefix: prefix });
     try {
-      await until(async () => (await redis.hGet(keys.meta, 'legacy')) === '0.6');
-      expect(await redis.exists([keys.legacyAccountScores, `${keys.base}po:x:star`])).toBe(0);
+      await until(async () => (await redis.hGet(keys.meta, 'legacy')) === '0.9');
+      expect(await redis.exists([keys.legacyAccountScores, `${keys.base}po:x:star`, keys.leaderboard('kind:person')])).toBe(0);
       // A star with replies and shares from many people: a score well above 1.
       const lift = Array.from({ length: 30 }, (_, k) => ({ id: `q${k}`, network: 'x', type: k % 2 ? 'reply' : 'share', actor: `fan${k}`, target: 'star', post: 'p1', ts: TS() }));
       await postEvents(s.url, lift);
