@@ -2,8 +2,8 @@
  * `npx tsx bench/latency-at.ts [--rate N] [--seconds N]`: the benchmark's
  * latency measurement (`latency.ts`) at one rate of background load, for
  * longer than the full benchmark gives it, on a redis-server of its own (AOF
- * on). A p99 from the full benchmark's 10 s rests on its ~3 slowest of ~250
- * probes; 30 s gives ~700. Measures `dist/` (`npm run build` first), or
+ * on). A p99 from the full benchmark's 10 s rests on its ~5 slowest of ~500
+ * probes (ten at once since 0.9.0); 30 s gives ~1,700. Measures `dist/` (`npm run build` first), or
  * another build with BENCH_SERVER=<path to server.js>; the server's
  * environment passes through (say, WRITE_EVERY_MS=50).
  */

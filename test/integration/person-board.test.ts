@@ -22,7 +22,6 @@ describe('the person leaderboard', () => {
     // 60 entities on 12 distinct scores (ties everywhere); brands at the top, in runs, alone and at the bottom.
     const all = Array.from({ length: 60 }, (_, i) => ({ value: `${i % 3 ? 'x' : 'bsky'}:e${String(i).padStart(2, '0')}`, score: 50 - Math.floor(i / 5) }));
     const brands = new Set(['x:e01', 'x:e02', 'bsky:e03', 'x:e04', 'x:e05', 'x:e22', 'x:e23', 'x:e31', 'x:e59', 'bsky:e57', 'x:e58']);
-    for (const b of [...brands]) if (!all.some((m) => m.value === b)) all.push({ value: b, score: 50 - 11 });
     await redis.zAdd(keys.leaderboard('global'), all);
     await redis.zAdd(
       keys.leaderboard('kind:brand'),
