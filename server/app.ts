@@ -135,6 +135,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
         writeEveryMs: opts.writeEveryMs,
         log: fastify.log,
         changes,
+        // Entities on someone's screen through this process are stored first in each score write.
+        watched: (id) => (fastify.hub?.subscribers(`entity:${id}`) ?? 0) > 0,
         sweepStaleMs: params.halfLifeMs / 720,
       });
       if (opts.archiveDir) {

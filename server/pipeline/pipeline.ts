@@ -30,6 +30,8 @@ export interface PipelineOptions {
   log: FastifyBaseLogger;
   /** Where score changes go. */
   changes: Subject<ScoreChange[]>;
+  /** Whether someone watches an entity live in this process: a score write stores those first. */
+  watched?: (id: string) => boolean;
   restartDelayMs?: number;
   /** How often idle entities are re-scored so that their scores decay (wall time), and how stale (event time) they may get. */
   sweepEveryMs?: number;
@@ -122,7 +124,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     unwritten = 0;
     try {
       // Each chunk's changes go out as soon as it is stored: live clients need not wait for the whole pass.
-      const rescore = opts.store.rescoreDirty((changes) => opts.changes.next(changes));
+      const rescore = opts.store.rescoreDirty((changes) => opts.changes.next(changes), opts.watched);
       pass = { started: performance.now(), done: rescore.catch(() => {}) };
       await rescore;
       stats.writes += 1;
@@ -205,7 +207,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     const cleared = await clearPendingList(opts.redis, opts.keys);
     if (cleared > 0) opts.log.info({ cleared }, 'acknowledged the entries an earlier version left pending; those not yet applied are read again from the watermark');
     await dropIdleConsumers(opts.redis, opts.keys, opts.consumer);
-    await opts.store.rescoreDirty((changes) => opts.changes.next(changes));
+    await opts.store.rescoreDirty((changes) => opts.changes.next(changes), opts.watched);
     reader = await connectRedis(opts.redisUrl, `resonance-reader-${opts.consumer}`);
     const source = streamSource(reader, opts.keys, {
       consumer: opts.consumer,

@@ -113,6 +113,13 @@ export function deltaArgs(deltas: Iterable<AccountDelta>): string[] {
   return out;
 }
 
+/** `ids` in chunks of WRITE_CHUNK. */
+function inChunks(ids: string[]): string[][] {
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += WRITE_CHUNK) chunks.push(ids.slice(i, i + WRITE_CHUNK));
+  return chunks;
+}
+
 export function isAccountId(id: string): boolean {
   return id.includes(':');
 }
@@ -126,8 +133,10 @@ export interface ScoreStore {
    * Scores every dirty entity (left by a crash, an admin change or the sweep).
    * `onWritten` gets each chunk's changes as soon as its WRITE has stored
    * them, so a pass over many entities does not hold back the first ones.
+   * Entities that `watched` accepts (someone has them on screen) go first,
+   * in chunks of their own, so their updates wait for no other entity.
    */
-  rescoreDirty(onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]>;
+  rescoreDirty(onWritten?: (changes: ScoreChange[]) => void, watched?: (id: string) => boolean): Promise<ScoreChange[]>;
   /** Scores every entity at the current clock (after a rebuild, or to compare two states at one time). */
   rescoreAll(): Promise<ScoreChange[]>;
   /** Marks up to `limit` entities scored more than `staleMs` of event time ago dirty, then scores everything dirty. */
@@ -194,16 +203,14 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
   }
 
   /**
-   * Scores `ids` at the current clock and writes them, in chunks; returns the
-   * changes, and gives each chunk's to `onWritten` once its WRITE is done. The
-   * next chunk is read while this one is scored and its WRITE runs, so Node
-   * and Redis work at the same time; the WRITEs go in order on the one
-   * connection.
+   * Scores `chunks` of entities at the current clock and writes them, chunk
+   * by chunk; returns the changes, and gives each chunk's to `onWritten` once
+   * its WRITE is done. The next chunk is read while this one is scored and its
+   * WRITE runs, so Node and Redis work at the same time; the WRITEs go in
+   * order on the one connection.
    */
-  async function scoreAndWrite(ids: string[], onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]> {
+  async function scoreAndWrite(chunks: string[][], onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]> {
     const changes: ScoreChange[] = [];
-    const chunks: string[][] = [];
-    for (let i = 0; i < ids.length; i += WRITE_CHUNK) chunks.push(ids.slice(i, i + WRITE_CHUNK));
     const read = (chunk: string[]) => quiet(Promise.all([resolve(chunk), redis.hGet(keys.meta, 'clock')]));
     const pending: Promise<void>[] = [];
     let next = chunks.length > 0 ? read(chunks[0]!) : null;
@@ -269,9 +276,12 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     }
   }
 
-  async function rescoreDirty(onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]> {
-    const ids = (await TAKE.run(redis, [keys.dirty, keys.dirtyTaken], [])) as string[];
-    return ids.length ? scoreAndWrite(ids.sort(), onWritten) : [];
+  async function rescoreDirty(onWritten?: (changes: ScoreChange[]) => void, watched?: (id: string) => boolean): Promise<ScoreChange[]> {
+    const ids = ((await TAKE.run(redis, [keys.dirty, keys.dirtyTaken], [])) as string[]).sort();
+    const first: string[] = [];
+    const rest: string[] = [];
+    for (const id of ids) (watched?.(id) ? first : rest).push(id);
+    return ids.length ? scoreAndWrite([...inChunks(first), ...inChunks(rest)], onWritten) : [];
   }
 
   return {
@@ -285,7 +295,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     apply(deltas, expectedWatermark, newWatermark, batchClock) {
       return applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
     },
-    rescoreDirty: (onWritten) => serial(() => rescoreDirty(onWritten)),
+    rescoreDirty: (onWritten, watched) => serial(() => rescoreDirty(onWritten, watched)),
     rescoreAll() {
       return serial(async () => {
         const [scored, registered] = await Promise.all([redis.zRange(keys.scoredAt, 0, -1), redis.sMembers(keys.entities)]);

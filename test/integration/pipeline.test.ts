@@ -290,6 +290,33 @@ describe('pipeline and read API', () => {
     expect(all.length).toBe(n + 1);
   });
 
+  it('a score write stores the entities someone watches first, in a chunk of their own, with the same scores', async () => {
+    const P = modelParams(30);
+    const T = Date.UTC(2026, 0, 10, 12);
+    const n = 2 * WRITE_CHUNK + 100;
+    const events = Array.from({ length: n }, (_, k) => ({ id: `wf${k}`, network: 'x', type: 'reply' as const, actor: 'fan', target: `t${k}`, post: 'p', topics: undefined, ts: T + k }));
+    // Ids that sort last, and one in the middle: written first all the same.
+    const watchedIds = new Set(['x:t599', 'x:t598', 'x:t3']);
+    const pass = async (watched?: (id: string) => boolean) => {
+      const keys = makeKeys(testPrefix());
+      const store = createScoreStore(redis, keys, P);
+      await store.apply(aggregate(events, P).values(), '', '1-0', T + n);
+      const chunks: string[][] = [];
+      const all = await store.rescoreDirty((changes) => chunks.push(changes.map((c) => c.id)), watched);
+      return { chunks, all };
+    };
+    const first = await pass((id) => watchedIds.has(id));
+    expect(first.chunks.length).toBe(4);
+    expect([...first.chunks[0]!].sort()).toEqual([...watchedIds].sort());
+    expect(first.chunks.slice(1).flat().some((id) => watchedIds.has(id))).toBe(false);
+    // Nobody watching: the same scores, in the same chunks as before.
+    const plain = await pass();
+    expect(plain.chunks.length).toBe(3);
+    const byId = (list: { id: string; score: number }[]) => Object.fromEntries(list.map((c) => [c.id, c.score]));
+    expect(byId(first.all)).toEqual(byId(plain.all));
+    expect(first.all.length).toBe(n + 1);
+  });
+
   it('keeps an account’s score record in its account hash, and moves the records an earlier version kept apart into it', async () => {
     const keys = makeKeys(testPrefix());
     const P = modelParams(30);
