@@ -117,6 +117,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   let urgent = false;
   /** The write pass in progress: when it started, and its end. */
   let pass: { started: number; done: Promise<unknown> } | null = null;
+  /** Ends the wait between two writes early: the stream has nothing more, or the pipeline stops. */
+  let wake: (() => void) | null = null;
 
   /** Writes everything dirty; the events applied before it are then scored. */
   async function writeOnce(): Promise<void> {
@@ -147,6 +149,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     if (writing) {
       wanted = true;
       urgent ||= now;
+      if (now) wake?.();
       return;
     }
     writing = (async () => {
@@ -155,7 +158,13 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         urgent = false;
         await writeOnce();
         const wait = opts.writeEveryMs - (performance.now() - lastWrite);
-        if (wanted && !urgent && wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (wanted && !urgent && wait > 0) {
+          await new Promise<void>((r) => {
+            const timer = setTimeout(r, wait);
+            wake = () => (clearTimeout(timer), r());
+          });
+          wake = null;
+        }
       } while (wanted && unwritten > 0 && stats.running);
     })()
       .catch((err: unknown) => {
@@ -239,6 +248,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     await inflight.catch(() => {});
     if (writeTimer) clearTimeout(writeTimer);
     writeTimer = null;
+    wake?.();
     await writing;
     if (unwritten > 0) await writeOnce().catch((err: unknown) => opts.log.warn({ err }, 'final score write failed; the entities stay dirty'));
     const r = reader;

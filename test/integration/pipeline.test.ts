@@ -545,6 +545,30 @@ describe('pipeline and read API', () => {
     }
   });
 
+  it('with a long WRITE_EVERY_MS, neither the write the caught-up scorer asks for nor a stop waits it out', async () => {
+    // Ten minutes between writes while entries wait, and batches of 5, so writes overlap applies and the loop waits between them.
+    const a = await startApp({ batchMaxSize: 5, batchMaxWaitMs: 1, writeEveryMs: 600_000 });
+    const total = 12_000;
+    const events = Array.from({ length: total }, (_, k) => ({ id: `lw${k}`, network: 'x', type: 'like', actor: `f${k}`, target: `t${k % 300}`, ts: ts(1) }));
+    try {
+      for (let i = 0; i < total; i += 2000) expect((await postEvents(a.url, events.slice(i, i + 2000))).status).toBe(202);
+      await scored(a, total);
+      expect(a.app.pipeline!.stats.writes).toBeGreaterThan(1);
+      // A stop in the middle of a backlog: what was applied is written, and the rest stays in the stream for the next start.
+      const writes = a.app.pipeline!.stats.writes;
+      for (let i = 0; i < total / 2; i += 2000) await postEvents(a.url, events.slice(i, i + 2000).map((e) => ({ ...e, id: `${e.id}-again` })));
+      // Right after a write while entries still wait: the loop then waits for WRITE_EVERY_MS.
+      await until(() => (a.app.pipeline!.stats.writes > writes && a.app.pipeline!.stats.inFlight > 0 ? true : undefined), 15_000, 'a write during the backlog');
+      const t0 = performance.now();
+      await a.close();
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      const stats = a.app.pipeline!.stats;
+      expect(stats.eventsScored).toBe(stats.entriesAcked);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('the scorer reads with NOACK: it leaves no pending list, and what it read and never applied is read again from the watermark after a restart', async () => {
     const opts = { keyPrefix: testPrefix() };
     const keys = makeKeys(opts.keyPrefix);
