@@ -158,7 +158,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         urgent = false;
         await writeOnce();
         const wait = opts.writeEveryMs - (performance.now() - lastWrite);
-        if (wanted && !urgent && wait > 0) {
+        // A stop that came during the write ends the loop rather than waiting (its wake found no wait to end).
+        if (wanted && !urgent && wait > 0 && stats.running) {
           await new Promise<void>((r) => {
             const timer = setTimeout(r, wait);
             wake = () => (clearTimeout(timer), r());
