@@ -211,6 +211,20 @@ export async function redisCpuSeconds(client: RedisClient): Promise<number> {
 }
 
 /**
+ * Calls and µs by command (upper case) from INFO commandstats, leaving out
+ * the INFO and CONFIG RESETSTAT of the measurement itself. A script's time
+ * includes the commands it runs, which are also counted on their own.
+ */
+export function commandStats(info: string): Map<string, { calls: number; usec: number }> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
+    if (['info', 'config|resetstat'].includes(m[1]!)) continue;
+    out.set(m[1]!.toUpperCase(), { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return out;
+}
+
+/**
  * Redis commands per scored event, in total and the twelve most frequent, and
  * Redis's time per scored event for the six costliest commands (EVALSHA's
  * time includes the commands its scripts run, which are also counted on their
@@ -219,10 +233,9 @@ export async function redisCpuSeconds(client: RedisClient): Promise<number> {
 export function commandProfile(info: string, events: number): { perEvent: number; top: [string, number][]; usecPerEvent: [string, number][] } {
   const calls: [string, number][] = [];
   const usec: [string, number][] = [];
-  for (const m of info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
-    if (['info', 'config|resetstat'].includes(m[1]!)) continue;
-    calls.push([m[1]!.toUpperCase(), Number(m[2]) / Math.max(1, events)]);
-    usec.push([m[1]!.toUpperCase(), Number(m[3]) / Math.max(1, events)]);
+  for (const [name, c] of commandStats(info)) {
+    calls.push([name, c.calls / Math.max(1, events)]);
+    usec.push([name, c.usec / Math.max(1, events)]);
   }
   calls.sort((a, b) => b[1] - a[1]);
   usec.sort((a, b) => b[1] - a[1]);
