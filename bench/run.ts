@@ -18,7 +18,8 @@ import WebSocket from 'ws';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
 import { archiveDirFor } from '../server/score/archive.js';
-import * as SCRIPTS from '../server/score/scripts.js';
+import * as APPLY_SCRIPTS from '../server/score/scripts.js';
+import * as WRITE_SCRIPTS from '../server/score/write-scripts.js';
 import { Script } from '../server/infra/script.js';
 import { benchArchiveDir, commandProfile, coresOver, demoEvents, dropPrefix, fmt, fmtCores, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
@@ -396,7 +397,7 @@ async function drained(url: string, max: number): Promise<number> {
  * so the total counts them twice; the scripts' shares are what it is for.
  */
 async function scriptProfile(admin: Awaited<ReturnType<typeof connectRedis>>, url: string): Promise<[string, number][]> {
-  const names = new Map(Object.entries(SCRIPTS).flatMap(([name, s]) => (s instanceof Script ? [[s.sha, name] as const] : [])));
+  const names = new Map(Object.entries({ ...APPLY_SCRIPTS, ...WRITE_SCRIPTS }).flatMap(([name, s]) => (s instanceof Script ? [[s.sha, name] as const] : [])));
   await admin.configSet({ 'slowlog-log-slower-than': '0', 'slowlog-max-len': '1000000' });
   await admin.sendCommand(['SLOWLOG', 'RESET']);
   const before = await metric(url, 'resonance_events_scored_total');

@@ -19,6 +19,8 @@ import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 
 export const PERSON_SCOPE = 'kind:person';
+/** The brands' board, stored: WRITE places each brand on it and on `global` together. */
+export const BRAND_SCOPE = 'kind:brand';
 
 /**
  * PERSONS: KEYS = [global board, brand board]; ARGV = [offset, limit].
@@ -61,7 +63,7 @@ return { total, out }
 
 /** A page of the person board, best first, and how many people are on it. */
 export async function personBoard(redis: RedisClient, keys: Keys, offset: number, limit: number): Promise<{ members: { value: string; score: number }[]; total: number }> {
-  const [total, flat] = (await PERSONS.run(redis, [keys.leaderboard('global'), keys.leaderboard('kind:brand')], [String(offset), String(limit)])) as [number, string[]];
+  const [total, flat] = (await PERSONS.run(redis, [keys.leaderboard('global'), keys.leaderboard(BRAND_SCOPE)], [String(offset), String(limit)])) as [number, string[]];
   const members: { value: string; score: number }[] = [];
   for (let i = 0; i < flat.length; i += 2) members.push({ value: flat[i]!, score: Number(flat[i + 1]) });
   return { members, total: Math.max(0, total) };

@@ -14,6 +14,7 @@
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
+import { PERSON_SCOPE } from './boards.js';
 import { isAccountId } from './store.js';
 
 /** What `meta`'s `legacy` says once each version's leftovers are gone. */
@@ -35,7 +36,7 @@ export async function dropLegacyKeys(redis: RedisClient, keys: Keys): Promise<nu
     for await (const batch of redis.scanIterator({ MATCH: `${literal(keys.base)}po:*`, COUNT: 1000 })) if (batch.length > 0) dropped += await redis.unlink(batch);
   }
   // Versions before 0.9 stored the person board; it is read from global and the brands now (boards.ts).
-  dropped += await redis.unlink(keys.leaderboard('kind:person'));
+  dropped += await redis.unlink(keys.leaderboard(PERSON_SCOPE));
   await redis.hSet(keys.meta, 'legacy', DONE);
   return dropped;
 }

@@ -18,7 +18,9 @@ import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { AccountDelta } from './aggregate.js';
 import { packComponents, type ModelParams } from './model.js';
-import { APPLY, TAKE, WRITE } from './scripts.js';
+import { BRAND_SCOPE } from './boards.js';
+import { APPLY } from './scripts.js';
+import { TAKE, WRITE } from './write-scripts.js';
 import { parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
 
 /** A score that changed (or was first set). */
@@ -232,7 +234,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         const score = String(r.score);
         // The person board is global without the brands (boards.ts): only brands have a kind board of their own.
         const scopes: Record<string, string> = { global: score };
-        if (e.kind === 'brand') scopes['kind:brand'] = score;
+        if (e.kind === 'brand') scopes[BRAND_SCOPE] = score;
         for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
         for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
         const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));

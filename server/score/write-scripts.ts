@@ -1,0 +1,168 @@
+/**
+ * The Lua scripts of a score write (TAKE, WRITE). Key names follow
+ * `infra/keys.ts`; all keys share the prefix's hash tag. The batch's script
+ * (APPLY) is in `scripts.ts`.
+ */
+import { Script } from '../infra/script.js';
+import { COMPONENT_NAMES } from './model.js';
+
+/** The fields of a score record besides its score `s` (a registered entity's also holds `name`, `kind` and `accounts`). */
+export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c'] as const;
+
+/**
+ * TAKE: KEYS = [dirty, taken]. Moves every dirty mark into the set a write
+ * works from (adding to what an interrupted write left there) and returns
+ * that set: applies that run meanwhile mark a fresh `dirty`, so a write never
+ * clears a mark it did not score.
+ */
+export const TAKE = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('SUNIONSTORE', KEYS[2], KEYS[2], KEYS[1])
+  redis.call('DEL', KEYS[1])
+end
+return redis.call('SMEMBERS', KEYS[2])
+`);
+
+/**
+ * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, write JSON...]. For each
+ * entity: its record, its place in every leaderboard scope (leaving the scopes
+ * it no longer belongs to), its history buckets, and its dirty mark cleared.
+ * An account's record is fields of its account hash (`RECORD_FIELDS`, and
+ * `s`, which is also its own score); a registered entity's is a hash of its
+ * own (`es:<id>`). A scope the entity enters is added to the set of scopes. Leaderboard places, scoring
+ * times, new scopes and cleared marks are written once per call, one command
+ * per key. Returns each entity's previous score ('' for none).
+ */
+export const WRITE = new Script(`
+local B = ARGV[1]
+local clock = tonumber(ARGV[2])
+local DAY, MONTH, HOUR = 86400000, 30 * 86400000, 3600000
+local prevs = {}
+-- Written together at the end: scope -> { score, id, ... }, scoring times, new scopes, cleared marks.
+local places, scopeOrder, scored, newScopes, newScopeSeen, done = {}, {}, {}, {}, {}, {}
+local function place(scope, s, id)
+  local list = places[scope]
+  if not list then list = {}; places[scope] = list; scopeOrder[#scopeOrder + 1] = scope end
+  list[#list + 1] = s; list[#list + 1] = id
+end
+local function inChunks(cmd, key, list, width)
+  local step = 1000 * width
+  for i = 1, #list, step do redis.call(cmd, key, unpack(list, i, math.min(i + step - 1, #list))) end
+end
+for i = 3, #ARGV do
+  local w = cjson.decode(ARGV[i])
+  local id = w.id
+  -- An account's record is fields of its account hash, whose 's' is also its own score (read at ingest),
+  -- which stays while an entity claims the account and its record is gone: the record is there when
+  -- its scopes are. A registered entity's record is a hash of its own.
+  local sk = B .. 'es:' .. id
+  if w.account then sk = B .. 'a:' .. id end
+  -- The record's fields this write may set, read with those the script needs, so that only what changed is written.
+  local given = {}
+  for k, _ in pairs(w.fields) do given[#given + 1] = k end
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', unpack(given))
+  local own = cur[1] or nil
+  local prev = own
+  if w.account and not cur[2] then prev = nil end
+  prevs[#prevs + 1] = prev or ''
+  local score = tonumber(w.s)
+  local remove = w.remove
+  if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
+  if w.entity and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
+  local old = cur[2] or nil
+  local keep, had = {}, {}
+  if not remove then for scope, _ in pairs(w.scopes) do keep[scope] = true end end
+  if old then
+    for scope in string.gmatch(old, '[^,]+') do
+      had[scope] = true
+      if not keep[scope] then redis.call('ZREM', B .. 'lb:' .. scope, id) end
+    end
+  end
+  if remove then
+    if w.account then
+      -- The account keeps its state and its own score; its record, history and any record an earlier version kept apart go.
+      if cur[2] then redis.call('HDEL', sk, ${RECORD_FIELDS.map((f) => `'${f}'`).join(', ')}, 'at', ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
+      if w.own ~= own then redis.call('HSET', sk, 's', w.own) end
+      redis.call('DEL', B .. 'es:' .. id, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
+    else
+      redis.call('DEL', sk, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
+    end
+    redis.call('ZREM', B .. 'sc', id)
+  else
+    local names = {}
+    for scope, s in pairs(w.scopes) do
+      -- A scope that carries the entity's score, which has not moved, already holds it; topic scopes have scores of their own.
+      if prev ~= w.s or not had[scope] or string.sub(scope, 1, 6) == 'topic:' then place(scope, s, id) end
+      if not had[scope] and not newScopeSeen[scope] then newScopeSeen[scope] = true; newScopes[#newScopes + 1] = scope end
+      names[#names + 1] = scope
+    end
+    table.sort(names)
+    -- History, one sorted set: minute buckets for a day (score = the minute, member '<minute>:<score>')
+    -- and hour buckets for 30 days (score = minus the hour, member '-<hour>:<score>').
+    local hk = B .. 'h:' .. id
+    -- The record's layout ('hv'): none or 1 before 0.6, 2 before 0.7.2 (components one field each, and
+    -- 'at', the clock when scored, which nothing read: 'sc' holds it), 3 now.
+    local layout = tonumber(cur[6] or '0') or 0
+    if prev and layout < 3 then redis.call('HDEL', sk, 'at', ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
+    if prev and layout < 2 then
+      -- Kept in two sets by versions before 0.6 (minutes in 'h1:', hours in 'h2:'): moved in once.
+      local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
+      local moved = {}
+      for _, b in ipairs(redis.call('ZRANGE', h1, 0, -1)) do
+        moved[#moved + 1] = tonumber(string.match(b, '^(%d+):')); moved[#moved + 1] = b
+      end
+      for _, b in ipairs(redis.call('ZRANGE', h2, 0, -1)) do
+        moved[#moved + 1] = -tonumber(string.match(b, '^(%d+):')); moved[#moved + 1] = '-' .. b
+      end
+      inChunks('ZADD', hk, moved, 2)
+      redis.call('DEL', h1, h2)
+    end
+    -- History only records moves: an unchanged score leaves the buckets as they are. 'hm' is the
+    -- newest minute written (the clock only moves forward): a bucket of this minute or hour exists
+    -- only if 'hm' falls in it, and is then replaced; a new minute also drops the buckets too old
+    -- to keep. A record without 'hm' (older versions) is treated as if every bucket might exist.
+    local m = math.floor(clock / 60000) * 60000
+    local h = math.floor(clock / HOUR) * HOUR
+    local hm = cur[5] or ''
+    if prev ~= w.s then
+      local hmn = tonumber(hm)
+      if not hmn or hmn == m then redis.call('ZREMRANGEBYSCORE', hk, m, m) end
+      if not hmn or math.floor(hmn / HOUR) * HOUR == h then redis.call('ZREMRANGEBYSCORE', hk, -h, -h) end
+      redis.call('ZADD', hk, m, m .. ':' .. w.s, -h, '-' .. h .. ':' .. w.s)
+      if hm ~= tostring(m) then
+        redis.call('ZREMRANGEBYSCORE', hk, 0, '(' .. (m - DAY))
+        if not hmn or math.floor(hmn / HOUR) * HOUR ~= h then redis.call('ZREMRANGEBYSCORE', hk, '(' .. (MONTH - h), '(0') end
+        hm = tostring(m)
+      end
+    end
+    -- Movement over the last day of event time: now against the oldest point of the day before this
+    -- minute, or against the first score ever if the entity is younger than that.
+    local first = redis.call('ZRANGEBYSCORE', hk, clock - DAY, '(' .. m, 'LIMIT', 0, 1)[1]
+    local s0 = { cur[3] or nil, cur[4] or nil }
+    if not prev then s0 = { w.s, ARGV[2] } end
+    local base = score
+    if first then base = tonumber(string.match(first, ':(.*)$'))
+    elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
+    local d = math.floor((score - base) * 10 + 0.5)
+    -- Only the fields whose values change are written (each one written also goes into the AOF).
+    local fields = {}
+    local function put(f, v, was) if v ~= was then fields[#fields + 1] = f; fields[#fields + 1] = v end end
+    put('s', w.s, own)
+    put('d', string.format('%.1f', d / 10), cur[7] or nil)
+    put('scopes', table.concat(names, ','), old)
+    put('s0', s0[1], cur[3] or nil)
+    put('s0t', s0[2], cur[4] or nil)
+    put('hm', hm, cur[5] or nil)
+    put('hv', '3', cur[6] or nil)
+    for k, f in ipairs(given) do put(f, w.fields[f], cur[7 + k] or nil) end
+    if #fields > 0 then redis.call('HSET', sk, unpack(fields)) end
+    scored[#scored + 1] = clock; scored[#scored + 1] = id
+  end
+  done[#done + 1] = id
+end
+for _, scope in ipairs(scopeOrder) do inChunks('ZADD', B .. 'lb:' .. scope, places[scope], 2) end
+inChunks('ZADD', B .. 'sc', scored, 2)
+inChunks('SADD', B .. 'scopes', newScopes, 1)
+inChunks('SREM', KEYS[1], done, 1)
+return prevs
+`);
