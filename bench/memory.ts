@@ -1,7 +1,9 @@
 /**
  * Redis memory per scored account: feeds the demo simulator's history
  * (by default 2,000 accounts, 100,000 events: busy accounts) through the real
- * app and its own redis-server, then sums MEMORY USAGE by kind of key.
+ * app and its own redis-server, then sums MEMORY USAGE by kind of key, and
+ * gives Redis's used_memory per account once the stream and the
+ * deduplication sets are deleted (exact, where MEMORY USAGE samples big keys).
  *
  *   npx tsx bench/memory.ts [--accounts 2000] [--events 100000]
  *   npx tsx bench/memory.ts --accounts 20000 --events 300000   # the benchmark's ~15 events per account
@@ -56,4 +58,11 @@ if (values.show) {
     console.log(`\n${key} (${kind}, ${bytes} B, ${await r.objectEncoding(key)}):`, JSON.stringify(body));
   }
 }
+// MEMORY USAGE samples big keys (the stream, the boards): the exact figure is used_memory once the
+// stream and the deduplication sets are gone, which is what the scores themselves take.
+await demo.app.pipeline?.stop();
+await r.del(`${DEMO_PREFIX}:events`);
+for await (const batch of r.scanIterator({ MATCH: `${DEMO_PREFIX}:dd:*`, COUNT: 1000 })) if (batch.length > 0) await r.del(batch);
+const derived = Number((await r.info('memory')).match(/used_memory:(\d+)/)![1]);
+console.log('used_memory without the stream and dedupe', derived, 'per account', Math.round(derived / accounts));
 await demo.close();

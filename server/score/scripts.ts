@@ -15,6 +15,15 @@ export const TOP_SET_MAX = 16;
 export const TOP_SET_KEEP = 8;
 
 /**
+ * Distinct engagers are HyperLogLogs (an account's, and one per topic). One
+ * of at most HLL_FIELD_MAX bytes (the sparse encoding, ~150 engagers) is a
+ * field of the account's evidence hash; a bigger one is a key of its own,
+ * so that the hash stays inside Redis's compact listpack encoding
+ * (`hash-max-listpack-value` 512).
+ */
+export const HLL_FIELD_MAX = 300;
+
+/**
  * APPLY: KEYS = [meta, dirty]; ARGV = [expected watermark, new watermark,
  * key base, batch clock, delta JSON...]. Adds each account's delta to its
  * state, advances the watermark and the clock, and marks the account and its
@@ -42,6 +51,43 @@ local function trim(key)
 end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
 local function num(x) return tonumber(x or '0') or 0 end
+-- Adds members to a HyperLogLog that is the field 'field' of the delta's evidence hash (its value v,
+-- or nil) or, once bigger than HLL_MAX, the key 'key'; returns the new count, or nil if no register
+-- moved. A field's HyperLogLog is worked on in the scratch key S, whose commands are neither
+-- replicated nor written to the AOF (it is deleted once, when the script ends): what they log is the field.
+-- A key of HLL_MAX bytes or less (as versions before 0.10 kept every one) moves into the field.
+-- Writes to the evidence hash go through 'pout' (false: delete the field).
+local HLL_MAX, S = ${HLL_FIELD_MAX}, B .. 'hll:~'
+local pout, scratch
+local function pfadd(key, members)
+  local changed = 0
+  for i = 1, math.max(1, #members), 1000 do
+    if redis.call('PFADD', key, unpack(members, i, math.min(i + 999, #members))) == 1 then changed = 1 end
+  end
+  return changed == 1
+end
+local function distinct(field, v, key, members)
+  local moved = false
+  if not v then
+    local len = redis.call('STRLEN', key)
+    if len > HLL_MAX then
+      if pfadd(key, members) then return redis.call('PFCOUNT', key) end
+      return nil
+    end
+    if len > 0 then v = redis.call('GET', key); redis.call('DEL', key); moved = true end
+  end
+  redis.set_repl(redis.REPL_NONE)
+  if v then redis.call('SET', S, v) else redis.call('DEL', S) end
+  local n = nil
+  if pfadd(S, members) then n = redis.call('PFCOUNT', S); v = redis.call('GET', S) end
+  redis.set_repl(redis.REPL_ALL)
+  scratch = true
+  if n or moved then
+    if #v > HLL_MAX then redis.call('SET', key, v); pout[field] = false
+    else pout[field] = v end
+  end
+  return n
+end
 -- A delta leaves out what it does not change (empty lists and maps, zero amounts).
 local EMPTY = {}
 -- Accounts marked dirty by this batch, each once; their owners are looked up together at the end.
@@ -122,8 +168,9 @@ for i = 5, #ARGV do
   local vals = redis.call('HMGET', key, unpack(names))
   local cur = {}
   for k, f in ipairs(names) do if vals[k] then cur[f] = vals[k] end end
-  -- What is written back: field -> value.
-  local out, pout = {}, {}
+  -- What is written back, field -> value: of the account hash (out) and of the evidence hash (pout).
+  local out = {}
+  pout = {}
   local function add(f, x) out[f] = num(out[f] or cur[f]) + x end
   if not cur.first or d.first < tonumber(cur.first) then out.first = d.first end
   if last > 0 and last > num(cur.last) then out.last = last end
@@ -171,6 +218,8 @@ for i = 5, #ARGV do
     end
   end
   local dE, dA = 0, 0
+  -- Engagers of this delta per topic of the posts they engaged, each topic's HyperLogLog updated once.
+  local tengs, tnames = {}, {}
   -- A sum is stored as Redis stores a Lua number it is given (17 significant digits), so it reads back exactly.
   local function sum(x) if x == 0 then return '' end return string.format('%.17g', x) end
   for _, p in ipairs(plist) do
@@ -186,9 +235,24 @@ for i = 5, #ARGV do
     if ptopics[p] and (v.w or 0) > 0 then
       for _, topic in ipairs(ptopics[p]) do
         add('tv:' .. topic, v.w)
-        local ek = B .. 'te:' .. id .. ':' .. topic
-        -- PFADD answers 0 when no register moved: the count is the same.
-        if redis.call('PFADD', ek, unpack(v.engagers)) == 1 then out['te:' .. topic] = redis.call('PFCOUNT', ek) end
+        local list = tengs[topic]
+        if not list then list = {}; tengs[topic] = list; tnames[#tnames + 1] = topic end
+        for _, who in ipairs(v.engagers) do list[#list + 1] = who end
+      end
+    end
+  end
+  -- Distinct engagers, per topic of the posts engaged and of the account ('te:<topic>' and 'D' their
+  -- counts): each HyperLogLog is the field 'h|<topic>' ('d|' the account's) of the evidence hash,
+  -- read in one HMGET, or a key of its own once bigger than HLL_FIELD_MAX (te:<id>:<topic>, hll:<id>).
+  local hf, hk, hm = {}, {}, {}
+  for _, topic in ipairs(tnames) do hf[#hf + 1] = 'h|' .. topic; hk[#hk + 1] = B .. 'te:' .. id .. ':' .. topic; hm[#hm + 1] = tengs[topic] end
+  if #engagers > 0 then hf[#hf + 1] = 'd|'; hk[#hk + 1] = B .. 'hll:' .. id; hm[#hm + 1] = engagers end
+  if #hf > 0 then
+    local hv = redis.call('HMGET', dyk, unpack(hf))
+    for k = 1, #hf do
+      local n = distinct(hf[k], hv[k] or nil, hk[k], hm[k])
+      if n then
+        if k > #tnames then out.D = n else out['te:' .. tnames[k]] = n end
       end
     end
   end
@@ -223,14 +287,13 @@ for i = 5, #ARGV do
       end
     end
   end
-  if #engagers > 0 then
-    local hk = B .. 'hll:' .. id
-    if redis.call('PFADD', hk, unpack(engagers)) == 1 then out.D = redis.call('PFCOUNT', hk) end
-  end
   if received > 0 then add('N', received) end
   local flat = {}
-  for f, x in pairs(pout) do flat[#flat + 1] = f; flat[#flat + 1] = x end
+  for f, x in pairs(pout) do if x then flat[#flat + 1] = f; flat[#flat + 1] = x end end
   if #flat > 0 then redis.call('HSET', dyk, unpack(flat)) end
+  flat = {}
+  for f, x in pairs(pout) do if not x then flat[#flat + 1] = f end end
+  if #flat > 0 then redis.call('HDEL', dyk, unpack(flat)) end
   flat = {}
   for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
@@ -240,6 +303,11 @@ for i = 5, #ARGV do
   if engaged then trim(ek) end
   mark(id)
   end
+end
+if scratch then
+  redis.set_repl(redis.REPL_NONE)
+  redis.call('DEL', S)
+  redis.set_repl(redis.REPL_ALL)
 end
 -- Each marked account, and the entity that claims it, is dirty.
 for i = 1, #marks, 1000 do
