@@ -17,7 +17,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { Config } from './config.js';
 import { AppError, errors, storeError } from './errors.js';
 import { isOpen } from './infra/auth.js';
-import redisPlugin, { connectRedis } from './infra/redis.js';
+import redisPlugin, { connectRedis, listpackWarning } from './infra/redis.js';
 import { createIngest, type Ingest } from './ingest/ingest.js';
 import ingestRoutes from './ingest/routes.js';
 import wsIngest from './ingest/ws.js';
@@ -119,6 +119,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
 
   if (opts.roles.has('score')) {
     fastify.addHook('onReady', async () => {
+      const layout = await listpackWarning(redis);
+      if (layout) fastify.log.warn(layout);
       dropLegacyKeys(redis, keys).then(
         (n) => n > 0 && fastify.log.info({ keys: n }, 'deleted keys that earlier versions wrote and nothing reads'),
         (err: unknown) => fastify.log.warn({ err }, 'could not delete the keys of earlier versions; they take memory but change nothing'),

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { LISTPACK_VALUE_WANTED } from './redis.js';
 
 export interface RedisServerHandle {
   url: string;
@@ -113,9 +114,10 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
     '--protected-mode', 'yes',
     '--loglevel', 'warning',
     '--pidfile', pidfile,
-    // Score records hold short JSON values (topics with evidence, ~90 bytes a topic): past the default
-    // 64 bytes a hash leaves the compact listpack encoding and takes several times the memory.
-    '--hash-max-listpack-value', '512',
+    // Account hashes hold short JSON values (topics with evidence, ~90 bytes a topic), evidence hashes
+    // small HyperLogLogs (up to 300 bytes): past the default 64 bytes a hash leaves the compact
+    // listpack encoding and takes several times the memory.
+    '--hash-max-listpack-value', String(LISTPACK_VALUE_WANTED),
     ...(opts.extra ?? []),
   ];
   const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownProcessGroup ?? false });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys, type Keys } from '../../server/infra/keys.js';
-import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
+import { connectRedis, listpackWarning, type RedisClient } from '../../server/infra/redis.js';
 import { startRedisServer } from '../../server/infra/redis-server.js';
 import { aggregate, type StreamEvent } from '../../server/score/aggregate.js';
 import { modelParams } from '../../server/score/model.js';
@@ -115,6 +115,20 @@ describe('distinct engagers', () => {
     // A repeat engager moves nothing, in the field as in the key.
     await apply([reply(1, 'a', 'old', 'op')]);
     expect(await redis.hmGet(keys.account('x:old'), ['te:cats', 'D'])).toEqual([four, four]);
+  });
+
+  it('a Redis that keeps hash values in listpacks only up to 64 bytes is warned about at start', async () => {
+    expect(await listpackWarning(redis)).toBeNull();
+    const dir = mkdtempSync(join(tmpdir(), 'resonance-hll-conf-'));
+    const server = await startRedisServer({ dir, persistence: 'none', extra: ['--hash-max-listpack-value', '64'] });
+    const own = await connectRedis(server.url, 'test');
+    try {
+      expect(await listpackWarning(own)).toMatch(/hash-max-listpack-value 64: set it to 512/);
+    } finally {
+      await own.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the AOF holds the fields, not the scratch key they are counted in, and a restart reads the same state back', async () => {
