@@ -209,9 +209,10 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
 
   async function run(): Promise<void> {
     await ensureGroup(opts.redis, opts.keys);
-    // APPLY and WRITE keep an account's posts and record where this version reads them: an earlier version's move first.
+    // APPLY and WRITE keep an account's posts, record and topics where this version reads them: an earlier version's move first.
     const moved = await moveEarlierLayouts(opts.redis, opts.keys);
     if (moved.posts + moved.records > 0) opts.log.info(moved, 'moved the post hashes and score records an earlier version kept apart into the accounts\' hashes');
+    if (moved.accounts > 0) opts.log.info({ accounts: moved.accounts }, 'packed the topic fields of the account hashes an earlier version wrote, one field a topic');
     watermark = await opts.store.watermark();
     // Versions before 0.8.1 read without NOACK: their pending list goes (what it held is read again from the watermark).
     const cleared = await clearPendingList(opts.redis, opts.keys);

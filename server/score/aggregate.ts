@@ -4,7 +4,7 @@
  * minima, maxima, latest-by-time snapshots), which is what lets the pipeline
  * cut the stream into batches anywhere and still reach the same state.
  */
-import { accountId, type EventType, type NormalizedEvent } from '../../shared/event.js';
+import { accountId, type NormalizedEvent } from '../../shared/event.js';
 import {
   actorQuality,
   AMPLIFICATION_WEIGHTS,
@@ -81,7 +81,6 @@ export interface AccountDelta {
   engagers: string[];
   /** Weight each engager contributed, at half-life H (for /explain). */
   engagerWeights: Record<string, number>;
-  counts: Partial<Record<EventType, number>>;
   /**
    * The earliest `f` stamped on events this account acted in: the store's
    * first sight of it is at most this, so a delta that only says "seen at
@@ -107,7 +106,6 @@ function newDelta(id: string, ts: number): AccountDelta {
     received: 0,
     engagers: [],
     engagerWeights: {},
-    counts: {},
   };
 }
 
@@ -125,7 +123,6 @@ export function aggregate(events: Iterable<StreamEvent>, p: ModelParams): Map<st
   };
   const subject = (d: AccountDelta, e: StreamEvent) => {
     if (e.ts > d.last) d.last = e.ts;
-    d.counts[e.type] = (d.counts[e.type] ?? 0) + 1;
   };
   const author = (d: AccountDelta, e: StreamEvent) => {
     if (!e.topics?.length) return;

@@ -22,7 +22,6 @@ interface MemAccount {
   followers?: Stamped<number>;
   name?: Stamped<string>;
   follows: number;
-  counts: Record<string, number>;
   postTopics: Map<string, string[]>;
   postE: Map<string, number>;
   postA: Map<string, number>;
@@ -52,7 +51,7 @@ export class MemoryState {
   private applyOne(d: AccountDelta): void {
     let a = this.accounts.get(d.id);
     if (!a) {
-      a = { first: d.first, last: 0, follows: 0, counts: {}, postTopics: new Map(), postE: new Map(), postA: new Map(), E: 0, A: 0, O: 0, K: 0, N: 0, engagers: new Set(), endorsed: new Set(), topics: new Map() };
+      a = { first: d.first, last: 0, follows: 0, postTopics: new Map(), postE: new Map(), postA: new Map(), E: 0, A: 0, O: 0, K: 0, N: 0, engagers: new Set(), endorsed: new Set(), topics: new Map() };
       this.accounts.set(d.id, a);
     }
     a.first = Math.min(a.first, d.first);
@@ -60,7 +59,6 @@ export class MemoryState {
     if (d.followers) a.followers = laterStamp(a.followers, d.followers);
     if (d.name) a.name = laterStamp(a.name, d.name);
     a.follows += d.follows;
-    for (const [t, n] of Object.entries(d.counts)) a.counts[t] = (a.counts[t] ?? 0) + n;
     for (const [p, topics] of Object.entries(d.postTopics)) a.postTopics.set(p, topics);
     for (const [t, x] of Object.entries(d.authored)) {
       const topic = this.topic(a, t);
@@ -118,7 +116,6 @@ export class MemoryState {
       D: a.engagers.size,
       last: a.last,
       first: a.first,
-      counts: { ...a.counts },
       topics,
     };
   }

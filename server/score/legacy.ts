@@ -9,12 +9,14 @@
  * of those versions (history and endorsement sets) is moved on first touch.
  *
  * What versions before 0.8 kept apart for each account, its post hash and its
- * score record, is moved before a scorer applies anything (`moveEarlierLayouts`).
+ * score record, is moved before a scorer applies anything (`moveEarlierLayouts`),
+ * and so is the account hash's layout of versions before 0.10.
  */
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 import { PERSON_SCOPE } from './boards.js';
+import { HLL_FIELD_MAX, TOPIC_LUA } from './scripts.js';
 import { isAccountId } from './store.js';
 
 /** What `meta`'s `legacy` says once each version's leftovers are gone. */
@@ -50,26 +52,86 @@ export async function dropLegacyKeys(redis: RedisClient, keys: Keys): Promise<nu
  * left behind; `meta` remembers that it was done. Returns how many
  * accounts' posts and records moved.
  */
-export async function moveEarlierLayouts(redis: RedisClient, keys: Keys): Promise<{ posts: number; records: number }> {
+export async function moveEarlierLayouts(redis: RedisClient, keys: Keys): Promise<{ posts: number; records: number; accounts: number }> {
   return {
-    posts: await moveAll(redis, keys, 'posts', keys.posts(''), MOVE_POSTS, () => true),
-    records: await moveAll(redis, keys, 'records', keys.legacyScore(''), MOVE_RECORDS, isAccountId),
+    posts: await moveAll(redis, keys, 'posts', MOVED_0_8, keys.posts(''), MOVE_POSTS, () => true),
+    records: await moveAll(redis, keys, 'records', MOVED_0_8, keys.legacyScore(''), MOVE_RECORDS, isAccountId),
+    // After the records: an account's score record is then in its account hash, which this leaves as it is.
+    accounts: await moveAll(redis, keys, 'accounts', MOVED_0_10, keys.account(''), PACK_ACCOUNTS, isAccountId),
   };
 }
 
-/** Runs `script` over the ids of every key under `prefix` that `take` accepts, 200 a call, unless meta's `mark` says it was done. */
-async function moveAll(redis: RedisClient, keys: Keys, mark: string, prefix: string, script: Script, take: (id: string) => boolean): Promise<number> {
-  if ((await redis.hGet(keys.meta, mark)) === MOVED) return 0;
+/** Runs `script` over the ids of every key under `prefix` that `take` accepts, 200 a call, unless meta's `mark` says `done`. */
+async function moveAll(redis: RedisClient, keys: Keys, mark: string, done: string, prefix: string, script: Script, take: (id: string) => boolean): Promise<number> {
+  if ((await redis.hGet(keys.meta, mark)) === done) return 0;
   let moved = 0;
   for await (const batch of redis.scanIterator({ MATCH: `${literal(prefix)}*`, COUNT: 1000 })) {
     const ids = batch.map((k) => k.slice(prefix.length)).filter(take);
     for (let i = 0; i < ids.length; i += 200) moved += Number(await script.run(redis, [keys.meta], [keys.base, ...ids.slice(i, i + 200)]));
   }
-  await redis.hSet(keys.meta, mark, MOVED);
+  await redis.hSet(keys.meta, mark, done);
   return moved;
 }
 
-const MOVED = '0.8';
+const MOVED_0_8 = '0.8';
+const MOVED_0_10 = '0.10';
+
+/**
+ * PACK_ACCOUNTS: KEYS = [meta]; ARGV = [key base, account id...]. Each
+ * account hash as versions before 0.10 kept it becomes what APPLY keeps now:
+ * a topic's five fields (`tp:`, `td:`, `te:`, `tk:`, `tv:<topic>`) one field,
+ * `t:<topic>`, and the counts of events by type (`n:<type>`, which nothing
+ * read) gone. Distinct engagers' HyperLogLogs kept as keys (`te:<id>:<topic>`,
+ * `hll:<id>`) move into the evidence hash when HLL_FIELD_MAX bytes or less,
+ * as APPLY would move them on the account's next engagement. Returns how
+ * many accounts changed.
+ */
+const PACK_ACCOUNTS = new Script(`
+local B = ARGV[1]
+${TOPIC_LUA}
+local HLL_MAX = ${HLL_FIELD_MAX}
+local moved = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local key, dyk = B .. 'a:' .. id, B .. 'dy:' .. id
+  local h = redis.call('HGETALL', key)
+  local cur, topics, order, drop = {}, {}, {}, {}
+  local function topic(t) if not topics[t] then topics[t] = true; order[#order + 1] = t end end
+  for k = 1, #h, 2 do
+    local f = h[k]
+    if string.sub(f, 1, 2) == 'n:' then drop[#drop + 1] = f
+    elseif string.sub(f, 1, 2) == 't:' then topic(string.sub(f, 3))
+    elseif string.match(f, '^t[pdekv]:') then
+      cur[f] = h[k + 1]
+      topic(string.sub(f, 4))
+      drop[#drop + 1] = f
+    end
+  end
+  local changed = #drop > 0
+  if changed then
+    local flat = {}
+    for _, t in ipairs(order) do
+      if cur['tp:' .. t] or cur['td:' .. t] or cur['te:' .. t] or cur['tk:' .. t] or cur['tv:' .. t] then
+        flat[#flat + 1] = 't:' .. t; flat[#flat + 1] = packTopic(t, function(f) return cur[f] end)
+      end
+    end
+    for k = 1, #drop, 1000 do redis.call('HDEL', key, unpack(drop, k, math.min(k + 999, #drop))) end
+    for k = 1, #flat, 1000 do redis.call('HSET', key, unpack(flat, k, math.min(k + 999, #flat))) end
+  end
+  local function hll(field, from)
+    local len = redis.call('STRLEN', from)
+    if len > 0 and len <= HLL_MAX and redis.call('HEXISTS', dyk, field) == 0 then
+      redis.call('HSET', dyk, field, redis.call('GET', from))
+      redis.call('DEL', from)
+      changed = true
+    end
+  end
+  for _, t in ipairs(order) do hll('h|' .. t, B .. 'te:' .. id .. ':' .. t) end
+  hll('d|', B .. 'hll:' .. id)
+  if changed then moved = moved + 1 end
+end
+return moved
+`);
 
 /**
  * A script with KEYS = [meta]; ARGV = [key base, account id...] that moves

@@ -24,6 +24,38 @@ export const TOP_SET_KEEP = 8;
 export const HLL_FIELD_MAX = 300;
 
 /**
+ * Lua for a topic's state in the account hash, shared by APPLY and the move
+ * of earlier versions' fields (legacy.ts): the field 't:<topic>' =
+ * '<posts>|<days>|<engagers>|<endorsers>|<value>' (tagged posts, days with
+ * one, distinct engagers and endorsers, and the forward-decayed value of its
+ * engagement and endorsements; a zero is '', trailing empty parts are left
+ * out). TOPIC_PARTS names the parts as versions before 0.10 kept them, a
+ * field each ('tp:<topic>' ...); APPLY's arithmetic uses those names.
+ */
+export const TOPIC_LUA = `
+local TOPIC_PARTS = { 'tp:', 'td:', 'te:', 'tk:', 'tv:' }
+-- A number as the shortest of 15, 16 or 17 significant digits that reads back as the same double
+-- ('' for zero); a stored string as it is.
+local function exact(x)
+  if x == nil or x == 0 or x == '0' then return '' end
+  if type(x) == 'string' then return x end
+  local s = string.format('%.15g', x)
+  if tonumber(s) ~= x then s = string.format('%.16g', x) end
+  if tonumber(s) ~= x then s = string.format('%.17g', x) end
+  return s
+end
+-- The field's value from a table of parts by name ('tp:<topic>' ...), looked up by get(name).
+local function packTopic(topic, get)
+  local parts, n = {}, 0
+  for j, part in ipairs(TOPIC_PARTS) do
+    parts[j] = exact(get(part .. topic))
+    if parts[j] ~= '' then n = j end
+  end
+  return table.concat(parts, '|', 1, n)
+end
+`;
+
+/**
  * APPLY: KEYS = [meta, dirty]; ARGV = [expected watermark, new watermark,
  * key base, batch clock, delta JSON...]. Adds each account's delta to its
  * state, advances the watermark and the clock, and marks the account and its
@@ -51,12 +83,12 @@ local function trim(key)
 end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
 local function num(x) return tonumber(x or '0') or 0 end
+${TOPIC_LUA}
 -- Adds members to a HyperLogLog that is the field 'field' of the delta's evidence hash (its value v,
 -- or nil) or, once bigger than HLL_MAX, the key 'key'; returns the new count, or nil if no register
 -- moved. A field's HyperLogLog is worked on in the scratch key S, whose commands are neither
--- replicated nor written to the AOF (it is deleted once, when the script ends): what they log is the field.
--- A key of HLL_MAX bytes or less (as versions before 0.10 kept every one) moves into the field.
--- Writes to the evidence hash go through 'pout' (false: delete the field).
+-- replicated nor written to the AOF (it is deleted once, when the script ends): what they log is the
+-- field. Writes to the evidence hash go through 'pout' (false: delete the field).
 local HLL_MAX, S = ${HLL_FIELD_MAX}, B .. 'hll:~'
 local pout, scratch
 local function pfadd(key, members)
@@ -67,14 +99,9 @@ local function pfadd(key, members)
   return changed == 1
 end
 local function distinct(field, v, key, members)
-  local moved = false
-  if not v then
-    local len = redis.call('STRLEN', key)
-    if len > HLL_MAX then
-      if pfadd(key, members) then return redis.call('PFCOUNT', key) end
-      return nil
-    end
-    if len > 0 then v = redis.call('GET', key); redis.call('DEL', key); moved = true end
+  if not v and redis.call('EXISTS', key) == 1 then
+    if pfadd(key, members) then return redis.call('PFCOUNT', key) end
+    return nil
   end
   redis.set_repl(redis.REPL_NONE)
   if v then redis.call('SET', S, v) else redis.call('DEL', S) end
@@ -82,7 +109,7 @@ local function distinct(field, v, key, members)
   if pfadd(S, members) then n = redis.call('PFCOUNT', S); v = redis.call('GET', S) end
   redis.set_repl(redis.REPL_ALL)
   scratch = true
-  if n or moved then
+  if n then
     if #v > HLL_MAX then redis.call('SET', key, v); pout[field] = false
     else pout[field] = v end
   end
@@ -107,7 +134,7 @@ for i = 5, #ARGV do
   else
   local d = cjson.decode(raw)
   local id = d.id
-  local posts, postTopics, authored, counts = d.posts or EMPTY, d.postTopics or EMPTY, d.authored or EMPTY, d.counts or EMPTY
+  local posts, postTopics, authored = d.posts or EMPTY, d.postTopics or EMPTY, d.authored or EMPTY
   local endorsements, engagers, engagerWeights = d.endorsements or EMPTY, d.engagers or EMPTY, d.engagerWeights or EMPTY
   local last, follows, outcomes, received = d.last or 0, d.follows or 0, d.outcomes or 0, d.received or 0
   local key, dyk = B .. 'a:' .. id, B .. 'dy:' .. id
@@ -150,6 +177,8 @@ for i = 5, #ARGV do
   local names = { 'first' }
   local seen = {}
   local function want(f) if not seen[f] then seen[f] = true; names[#names + 1] = f end end
+  -- A topic's state is one field, 't:<topic>' (see TOPIC_PARTS).
+  local function wantTopic(topic) want('t:' .. topic) end
   if last > 0 then want('last') end
   if d.followers then want('fts'); want('f') end
   if d.name then want('nts'); want('name') end
@@ -159,15 +188,26 @@ for i = 5, #ARGV do
   if outcomes > 0 then want('O') end
   if #endorsements > 0 then want('K') end
   if received > 0 then want('N') end
-  for t, _ in pairs(counts) do want('n:' .. t) end
-  for topic, _ in pairs(authored) do want('tp:' .. topic) end
+  for topic, _ in pairs(authored) do wantTopic(topic) end
   for _, p in ipairs(plist) do
-    if ptopics[p] and posts[p] and posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do want('tv:' .. topic) end end
+    if ptopics[p] and posts[p] and posts[p].w > 0 then for _, topic in ipairs(ptopics[p]) do wantTopic(topic) end end
   end
-  for _, en in ipairs(endorsements) do want('tv:' .. en.topic); want('tk:' .. en.topic) end
+  for _, en in ipairs(endorsements) do wantTopic(en.topic) end
   local vals = redis.call('HMGET', key, unpack(names))
+  -- The current values by name; a topic's parts under their own names ('tp:<topic>' ...), as the arithmetic below uses them.
   local cur = {}
-  for k, f in ipairs(names) do if vals[k] then cur[f] = vals[k] end end
+  for k, f in ipairs(names) do
+    local v = vals[k]
+    if v then
+      if string.sub(f, 1, 2) == 't:' then
+        local topic, j = string.sub(f, 3), 1
+        for part in string.gmatch(v .. '|', '([^|]*)|') do
+          if part ~= '' and TOPIC_PARTS[j] then cur[TOPIC_PARTS[j] .. topic] = part end
+          j = j + 1
+        end
+      else cur[f] = v end
+    end
+  end
   -- What is written back, field -> value: of the account hash (out) and of the evidence hash (pout).
   local out = {}
   pout = {}
@@ -187,7 +227,6 @@ for i = 5, #ARGV do
     end
   end
   if follows ~= 0 then add('nf', follows) end
-  for t, n in pairs(counts) do add('n:' .. t, n) end
   -- Days with tagged posts, per topic ('td:<topic>' their count).
   for topic, a in pairs(authored) do
     add('tp:' .. topic, a.posts)
@@ -295,7 +334,13 @@ for i = 5, #ARGV do
   for f, x in pairs(pout) do if not x then flat[#flat + 1] = f end end
   if #flat > 0 then redis.call('HDEL', dyk, unpack(flat)) end
   flat = {}
-  for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
+  local packed = {}
+  for f, x in pairs(out) do
+    if string.match(f, '^t[pdekv]:') then packed[string.sub(f, 4)] = true
+    else flat[#flat + 1] = f; flat[#flat + 1] = x end
+  end
+  local function get(f) if out[f] ~= nil then return out[f] end return cur[f] end
+  for topic, _ in pairs(packed) do flat[#flat + 1] = 't:' .. topic; flat[#flat + 1] = packTopic(topic, get) end
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
   local ek = B .. 'en:' .. id
   local engaged = false

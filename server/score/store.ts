@@ -85,7 +85,6 @@ function changes(d: AccountDelta): Partial<AccountDelta> {
   if (d.received !== 0) value.received = d.received;
   if (d.engagers.length > 0) value.engagers = d.engagers;
   if (hasKeys(d.engagerWeights)) value.engagerWeights = d.engagerWeights;
-  if (hasKeys(d.counts)) value.counts = d.counts;
   return value;
 }
 

@@ -1,6 +1,7 @@
 /** Reading a test app's score state as comparable values. */
 import type { Keys } from '../../server/infra/keys.js';
 import type { RedisClient } from '../../server/infra/redis.js';
+import { parseAccount } from '../../server/score/score.js';
 import { until, type TestApp } from './app.js';
 
 /** A logger that says nothing. */
@@ -24,4 +25,9 @@ export async function snapshot(redis: RedisClient, keys: Keys) {
     entities[id] = { s: s!, topics: topics!, accounts: accounts!, name: name!, kind: kind!, scopes: sc!, c: c! };
   }
   return { boards, entities };
+}
+
+/** An account's state of one topic, as the scorer reads it (whatever the hash's layout). */
+export async function topicOf(redis: RedisClient, keys: Keys, id: string, topic: string) {
+  return parseAccount(id, await redis.hGetAll(keys.account(id))).topics[topic];
 }

@@ -16,7 +16,9 @@ import { aggregate, type StreamEvent } from '../../server/score/aggregate.js';
 import { modelParams } from '../../server/score/model.js';
 import { HLL_FIELD_MAX } from '../../server/score/scripts.js';
 import { createScoreStore } from '../../server/score/store.js';
+import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { testPrefix } from '../helpers/app.js';
+import { topicOf } from '../helpers/state.js';
 
 const P = modelParams(30);
 const T0 = Date.UTC(2026, 10, 1);
@@ -61,7 +63,7 @@ describe('distinct engagers', () => {
     const dy = keys.evidence('x:star');
     const te = `${keys.base}te:x:star:cats`;
     const hll = `${keys.base}hll:x:star`;
-    const counts = () => redis.hmGet(keys.account('x:star'), ['te:cats', 'D']);
+    const counts = async () => [String((await topicOf(redis, keys, 'x:star', 'cats'))?.engagers), await redis.hGet(keys.account('x:star'), 'D')];
     let k = 0;
     const replies = (names: string[]) => names.map((who) => reply(k++, who, 'star', 'sp'));
 
@@ -94,27 +96,44 @@ describe('distinct engagers', () => {
     expect(await redis.exists(`${keys.base}hll:~`)).toBe(0);
   });
 
-  it('kept as keys by an earlier version, a small one moves into the evidence hash on the next engagement', async () => {
+  it('kept as keys by an earlier version, the small ones move into the evidence hash when a scorer starts, and counting goes on there', async () => {
     const keys = makeKeys(testPrefix());
     const apply = applier(redis, keys);
-    const te = `${keys.base}te:x:old:cats`;
-    const hll = `${keys.base}hll:x:old`;
-    // As 0.9 left an account: its post's topics in the evidence hash, its HyperLogLogs as keys, their counts in the account hash.
-    await redis.hSet(keys.evidence('x:old'), 'p|op', '||cats');
-    await redis.pfAdd(te, ['x:a', 'x:b', 'x:c']);
-    await redis.pfAdd(hll, ['x:a', 'x:b', 'x:c']);
-    await redis.hSet(keys.account('x:old'), { first: String(T0), 'te:cats': '3', D: '3' });
+    const key = (id: string, topic: string) => `${keys.base}te:${id}:${topic}`;
+    // As 0.9 left two accounts: posts' topics in the evidence hash, HyperLogLogs as keys, their counts and topics a field each.
+    const members = (n: number) => Array.from({ length: n }, (_, i) => `x:m${i}`);
+    for (const [id, n] of [['x:old', 3], ['x:big', 400]] as const) {
+      await redis.hSet(keys.evidence(id), 'p|op', '||cats');
+      await redis.pfAdd(key(id, 'cats'), members(n));
+      await redis.pfAdd(`${keys.base}hll:${id}`, members(n));
+      await redis.hSet(keys.account(id), { first: String(T0), 'tp:cats': '1', 'td:cats': '1', 'te:cats': String(n), 'tv:cats': '12.5', 'n:reply': String(n), D: String(n) });
+    }
+    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ accounts: 2 });
+    // The small ones are fields now; the big ones stay keys. The topics are one field each, the counts by type gone.
+    expect(await redis.exists([key('x:old', 'cats'), `${keys.base}hll:x:old`])).toBe(0);
+    expect(await redis.hmGet(keys.evidence('x:old'), ['h|cats', 'd|'])).toEqual([expect.any(String), expect.any(String)]);
+    expect(await redis.exists([key('x:big', 'cats'), `${keys.base}hll:x:big`])).toBe(2);
+    expect(await redis.hmGet(keys.evidence('x:big'), ['h|cats', 'd|'])).toEqual([null, null]);
+    for (const id of ['x:old', 'x:big']) {
+      const fields = Object.keys(await redis.hGetAll(keys.account(id))).sort();
+      expect(fields).toEqual(['D', 'first', 't:cats']);
+    }
+    expect(await redis.hGet(keys.account('x:old'), 't:cats')).toBe('1|1|3||12.5');
+    expect(await topicOf(redis, keys, 'x:big', 'cats')).toEqual({ posts: 1, days: 1, engagers: 400, endorsers: 0, value: 12.5 });
 
-    await apply([reply(0, 'd', 'old', 'op')]);
-    expect(await redis.exists([te, hll])).toBe(0);
-    const fields = await redis.hmGet(keys.evidence('x:old'), ['h|cats', 'd|']);
-    expect(fields.every((v) => v !== null && v.length <= HLL_FIELD_MAX)).toBe(true);
-    const four = await reference(redis, ['x:a', 'x:b', 'x:c', 'x:d']);
+    await apply([reply(0, 'd', 'old', 'op'), reply(1, 'd', 'big', 'op')]);
+    const four = await reference(redis, [...members(3), 'x:d']);
     expect(four).toBe('4');
-    expect(await redis.hmGet(keys.account('x:old'), ['te:cats', 'D'])).toEqual([four, four]);
+    expect(await topicOf(redis, keys, 'x:old', 'cats')).toMatchObject({ engagers: 4, posts: 1, days: 1 });
+    expect(await redis.hGet(keys.account('x:old'), 'D')).toBe(four);
+    const big = await reference(redis, [...members(400), 'x:d']);
+    expect(String((await topicOf(redis, keys, 'x:big', 'cats'))!.engagers)).toBe(big);
+    expect(await redis.hGet(keys.account('x:big'), 'D')).toBe(big);
     // A repeat engager moves nothing, in the field as in the key.
-    await apply([reply(1, 'a', 'old', 'op')]);
-    expect(await redis.hmGet(keys.account('x:old'), ['te:cats', 'D'])).toEqual([four, four]);
+    await apply([reply(2, 'm0', 'old', 'op')]);
+    expect(await topicOf(redis, keys, 'x:old', 'cats')).toMatchObject({ engagers: 4 });
+    // Done once: the next start does not look again.
+    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ accounts: 0 });
   });
 
   it('a Redis that keeps hash values in listpacks only up to 64 bytes is warned about at start', async () => {

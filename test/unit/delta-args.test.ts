@@ -28,7 +28,7 @@ describe('deltaArgs', () => {
     expect(JSON.parse(star)).toMatchObject({ id: 'x:star', received: 5 });
     expect(star).not.toContain('knownFirst');
     // What it does not change is left out: APPLY takes a missing list or map as empty, an amount as 0.
-    expect(Object.keys(JSON.parse(star)).sort()).toEqual(['counts', 'engagerWeights', 'engagers', 'first', 'id', 'last', 'posts', 'received']);
+    expect(Object.keys(JSON.parse(star)).sort()).toEqual(['engagerWeights', 'engagers', 'first', 'id', 'last', 'posts', 'received']);
     expect(args).toHaveLength(3);
   });
 
