@@ -112,7 +112,9 @@ for i = 2, #ARGV do
     local flat = {}
     for _, t in ipairs(order) do
       if cur['tp:' .. t] or cur['td:' .. t] or cur['te:' .. t] or cur['tk:' .. t] or cur['tv:' .. t] then
-        flat[#flat + 1] = 't:' .. t; flat[#flat + 1] = packTopic(t, function(f) return cur[f] end)
+        local parts = {}
+        for j, part in ipairs(TOPIC_PARTS) do parts[j] = cur[part .. t] end
+        flat[#flat + 1] = 't:' .. t; flat[#flat + 1] = packTopic(parts, {})
       end
     end
     for k = 1, #drop, 1000 do redis.call('HDEL', key, unpack(drop, k, math.min(k + 999, #drop))) end

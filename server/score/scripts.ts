@@ -30,28 +30,39 @@ export const HLL_FIELD_MAX = 300;
  * one, distinct engagers and endorsers, and the forward-decayed value of its
  * engagement and endorsements; a zero is '', trailing empty parts are left
  * out). TOPIC_PARTS names the parts as versions before 0.10 kept them, a
- * field each ('tp:<topic>' ...); APPLY's arithmetic uses those names.
+ * field each ('tp:<topic>' ...).
  */
 export const TOPIC_LUA = `
 local TOPIC_PARTS = { 'tp:', 'td:', 'te:', 'tk:', 'tv:' }
--- A number as the shortest of 15, 16 or 17 significant digits that reads back as the same double
--- ('' for zero); a stored string as it is.
+-- A number as Redis writes one a script gives it (17 significant digits, so it reads back as the same
+-- double; a whole one as an integer), '' for zero; a stored string as it is.
 local function exact(x)
   if x == nil or x == 0 or x == '0' then return '' end
   if type(x) == 'string' then return x end
-  local s = string.format('%.15g', x)
-  if tonumber(s) ~= x then s = string.format('%.16g', x) end
-  if tonumber(s) ~= x then s = string.format('%.17g', x) end
-  return s
+  if x == math.floor(x) and x > -1e14 and x < 1e14 then return x end
+  return string.format('%.17g', x)
 end
--- The field's value from a table of parts by name ('tp:<topic>' ...), looked up by get(name).
-local function packTopic(topic, get)
-  local parts, n = {}, 0
-  for j, part in ipairs(TOPIC_PARTS) do
-    parts[j] = exact(get(part .. topic))
-    if parts[j] ~= '' then n = j end
+-- A topic's field as its five parts (strings, nil for zero).
+local function parseTopic(v)
+  local t, i = {}, 1
+  for j = 1, 5 do
+    local k = string.find(v, '|', i, true)
+    local part
+    if k then part = string.sub(v, i, k - 1) else part = string.sub(v, i) end
+    if part ~= '' then t[j] = part end
+    if not k then break end
+    i = k + 1
   end
-  return table.concat(parts, '|', 1, n)
+  return t
+end
+-- A topic's field from its parts: each from 'new' (numbers or strings) where set, else from 'old'.
+local function packTopic(old, new)
+  local a, b, c, d, e = exact(new[1] or old[1]), exact(new[2] or old[2]), exact(new[3] or old[3]), exact(new[4] or old[4]), exact(new[5] or old[5])
+  if e ~= '' then return a .. '|' .. b .. '|' .. c .. '|' .. d .. '|' .. e end
+  if d ~= '' then return a .. '|' .. b .. '|' .. c .. '|' .. d end
+  if c ~= '' then return a .. '|' .. b .. '|' .. c end
+  if b ~= '' then return a .. '|' .. b end
+  return a
 end
 `;
 
@@ -178,7 +189,8 @@ for i = 5, #ARGV do
   local seen = {}
   local function want(f) if not seen[f] then seen[f] = true; names[#names + 1] = f end end
   -- A topic's state is one field, 't:<topic>' (see TOPIC_PARTS).
-  local function wantTopic(topic) want('t:' .. topic) end
+  local tnamed = {}
+  local function wantTopic(topic) if not tnamed[topic] then tnamed[topic] = true; want('t:' .. topic) end end
   if last > 0 then want('last') end
   if d.followers then want('fts'); want('f') end
   if d.name then want('nts'); want('name') end
@@ -194,24 +206,23 @@ for i = 5, #ARGV do
   end
   for _, en in ipairs(endorsements) do wantTopic(en.topic) end
   local vals = redis.call('HMGET', key, unpack(names))
-  -- The current values by name; a topic's parts under their own names ('tp:<topic>' ...), as the arithmetic below uses them.
-  local cur = {}
+  -- The current values by name; each wanted topic's parts by position (tcur[topic][1..5], TOPIC_PARTS).
+  local cur, tcur = {}, {}
   for k, f in ipairs(names) do
     local v = vals[k]
-    if v then
-      if string.sub(f, 1, 2) == 't:' then
-        local topic, j = string.sub(f, 3), 1
-        for part in string.gmatch(v .. '|', '([^|]*)|') do
-          if part ~= '' and TOPIC_PARTS[j] then cur[TOPIC_PARTS[j] .. topic] = part end
-          j = j + 1
-        end
-      else cur[f] = v end
-    end
+    if string.byte(f, 2) == 58 then
+      -- 't:<topic>'; no other field has ':' second.
+      if v then tcur[string.sub(f, 3)] = parseTopic(v) else tcur[string.sub(f, 3)] = {} end
+    elseif v then cur[f] = v end
   end
   -- What is written back, field -> value: of the account hash (out) and of the evidence hash (pout).
   local out = {}
   pout = {}
   local function add(f, x) out[f] = num(out[f] or cur[f]) + x end
+  -- A topic's changed parts by position, as 'out' for fields.
+  local tout = {}
+  local function tset(topic, j, x) local t = tout[topic]; if not t then t = {}; tout[topic] = t end; t[j] = x end
+  local function tadd(topic, j, x) local t = tout[topic]; tset(topic, j, num((t and t[j]) or tcur[topic][j]) + x) end
   if not cur.first or d.first < tonumber(cur.first) then out.first = d.first end
   if last > 0 and last > num(cur.last) then out.last = last end
   if d.followers then
@@ -227,9 +238,9 @@ for i = 5, #ARGV do
     end
   end
   if follows ~= 0 then add('nf', follows) end
-  -- Days with tagged posts, per topic ('td:<topic>' their count).
+  -- Days with tagged posts, per topic (the topic's days part their count).
   for topic, a in pairs(authored) do
-    add('tp:' .. topic, a.posts)
+    tadd(topic, 1, a.posts)
     local list = rcur[didx[topic]]
     local moved = false
     if not list then
@@ -253,7 +264,7 @@ for i = 5, #ARGV do
       local days = string.sub(known, 2, -2)
       pout[topic] = days
       local _, commas = string.gsub(days, ',', '')
-      out['td:' .. topic] = commas + 1
+      tset(topic, 2, commas + 1)
     end
   end
   local dE, dA = 0, 0
@@ -273,14 +284,14 @@ for i = 5, #ARGV do
     if ne ~= oe or na ~= oa or topics ~= pt[p] then pout['p|' .. p] = sum(ne) .. '|' .. sum(na) .. '|' .. topics end
     if ptopics[p] and (v.w or 0) > 0 then
       for _, topic in ipairs(ptopics[p]) do
-        add('tv:' .. topic, v.w)
+        tadd(topic, 5, v.w)
         local list = tengs[topic]
         if not list then list = {}; tengs[topic] = list; tnames[#tnames + 1] = topic end
         for _, who in ipairs(v.engagers) do list[#list + 1] = who end
       end
     end
   end
-  -- Distinct engagers, per topic of the posts engaged and of the account ('te:<topic>' and 'D' their
+  -- Distinct engagers, per topic of the posts engaged and of the account (the topic's engagers part and 'D' their
   -- counts): each HyperLogLog is the field 'h|<topic>' ('d|' the account's) of the evidence hash,
   -- read in one HMGET, or a key of its own once bigger than HLL_FIELD_MAX (te:<id>:<topic>, hll:<id>).
   local hf, hk, hm = {}, {}, {}
@@ -291,7 +302,7 @@ for i = 5, #ARGV do
     for k = 1, #hf do
       local n = distinct(hf[k], hv[k] or nil, hk[k], hm[k])
       if n then
-        if k > #tnames then out.D = n else out['te:' .. tnames[k]] = n end
+        if k > #tnames then out.D = n else tset(tnames[k], 3, n) end
       end
     end
   end
@@ -299,7 +310,7 @@ for i = 5, #ARGV do
   if dA ~= 0 then add('A', dA) end
   if outcomes > 0 then add('O', outcomes) end
   -- Endorsements counted ('k|<day>|<topic>|<endorser>') and distinct endorsers per topic ('e|<topic>|<endorser>')
-  -- are fields of the same hash as the days (topics never hold '|'); 'tk:<topic>' counts the endorsers.
+  -- are fields of the same hash as the days (topics never hold '|'); the topic's endorsers part counts the endorsers.
   if #endorsements > 0 then
     -- Versions before 0.6 kept them in sets ('k:<id>', 'tk:<id>:<topic>'): moved in once.
     local function moveSet(old, prefix)
@@ -321,8 +332,8 @@ for i = 5, #ARGV do
       end
       if redis.call('HSETNX', dyk, 'k|' .. en.key, '1') == 1 then
         add('K', en.w)
-        add('tv:' .. en.topic, en.w)
-        if redis.call('HSETNX', dyk, 'e|' .. en.topic .. '|' .. en.endorser, '1') == 1 then add('tk:' .. en.topic, 1) end
+        tadd(en.topic, 5, en.w)
+        if redis.call('HSETNX', dyk, 'e|' .. en.topic .. '|' .. en.endorser, '1') == 1 then tadd(en.topic, 4, 1) end
       end
     end
   end
@@ -334,13 +345,8 @@ for i = 5, #ARGV do
   for f, x in pairs(pout) do if not x then flat[#flat + 1] = f end end
   if #flat > 0 then redis.call('HDEL', dyk, unpack(flat)) end
   flat = {}
-  local packed = {}
-  for f, x in pairs(out) do
-    if string.match(f, '^t[pdekv]:') then packed[string.sub(f, 4)] = true
-    else flat[#flat + 1] = f; flat[#flat + 1] = x end
-  end
-  local function get(f) if out[f] ~= nil then return out[f] end return cur[f] end
-  for topic, _ in pairs(packed) do flat[#flat + 1] = 't:' .. topic; flat[#flat + 1] = packTopic(topic, get) end
+  for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
+  for topic, t in pairs(tout) do flat[#flat + 1] = 't:' .. topic; flat[#flat + 1] = packTopic(tcur[topic], t) end
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
   local ek = B .. 'en:' .. id
   local engaged = false
