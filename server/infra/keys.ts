@@ -47,8 +47,10 @@ export interface Keys {
    * APPLY script).
    */
   evidence(id: string): string;
-  /** Top engagers of an account by weight. */
+  /** Top engagers of an account by weight, in thousandths, whole (see ENGAGER_SCALE in the APPLY script). */
   topEngagers(id: string): string;
+  /** Top engagers as versions before 0.10 kept them (weights as computed); moved into `topEngagers` when a scorer starts. */
+  legacyTopEngagers(id: string): string;
   /**
    * Entity score record: score, components, topics, scopes. An account's is
    * fields of its account hash (since 0.8); a registered entity's, a hash of
@@ -95,7 +97,8 @@ export function makeKeys(prefix: string): Keys {
     account: (id) => `${b}a:${id}`,
     posts: (id) => `${b}p:${id}`,
     evidence: (id) => `${b}dy:${id}`,
-    topEngagers: (id) => `${b}en:${id}`,
+    topEngagers: (id) => `${b}eg:${id}`,
+    legacyTopEngagers: (id) => `${b}en:${id}`,
     // Account ids hold the network's ':' (see isAccountId); entity ids never do.
     score: (id) => (id.includes(':') ? `${b}a:${id}` : `${b}es:${id}`),
     legacyScore: (id) => `${b}es:${id}`,
@@ -105,6 +108,6 @@ export function makeKeys(prefix: string): Keys {
     legacyHistory: (id) => [`${b}h1:${id}`, `${b}h2:${id}`],
     leaderboard: (scope) => `${b}lb:${scope}`,
     scopes: `${b}scopes`,
-    derived: ['a:', 'p:', 'po:', 'en:', 'es:', 'h:', 'h1:', 'h2:', 'lb:', 'hll:', 'dy:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
+    derived: ['a:', 'p:', 'po:', 'en:', 'eg:', 'es:', 'h:', 'h1:', 'h2:', 'lb:', 'hll:', 'dy:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
   };
 }

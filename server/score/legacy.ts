@@ -16,7 +16,7 @@ import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 import { PERSON_SCOPE } from './boards.js';
-import { HLL_FIELD_MAX, TOPIC_LUA } from './scripts.js';
+import { ENGAGER_SCALE, HLL_FIELD_MAX, TOPIC_LUA } from './scripts.js';
 import { isAccountId } from './store.js';
 
 /** What `meta`'s `legacy` says once each version's leftovers are gone. */
@@ -83,13 +83,13 @@ const MOVED_0_10 = '0.10';
  * `t:<topic>`, and the counts of events by type (`n:<type>`, which nothing
  * read) gone. Distinct engagers' HyperLogLogs kept as keys (`te:<id>:<topic>`,
  * `hll:<id>`) move into the evidence hash when HLL_FIELD_MAX bytes or less,
- * as APPLY would move them on the account's next engagement. Returns how
- * many accounts changed.
+ * and the top engagers (`en:<id>`, weights as computed) into `eg:<id>` in
+ * thousandths, whole (ENGAGER_SCALE). Returns how many accounts changed.
  */
 const PACK_ACCOUNTS = new Script(`
 local B = ARGV[1]
 ${TOPIC_LUA}
-local HLL_MAX = ${HLL_FIELD_MAX}
+local HLL_MAX, ENGAGER_SCALE = ${HLL_FIELD_MAX}, ${ENGAGER_SCALE}
 local moved = 0
 for i = 2, #ARGV do
   local id = ARGV[i]
@@ -130,6 +130,15 @@ for i = 2, #ARGV do
   end
   for _, t in ipairs(order) do hll('h|' .. t, B .. 'te:' .. id .. ':' .. t) end
   hll('d|', B .. 'hll:' .. id)
+  local en = B .. 'en:' .. id
+  local top = redis.call('ZRANGE', en, 0, -1, 'WITHSCORES')
+  if #top > 0 then
+    local flat = {}
+    for k = 1, #top, 2 do flat[#flat + 1] = math.floor(tonumber(top[k + 1]) * ENGAGER_SCALE + 0.5); flat[#flat + 1] = top[k] end
+    for k = 1, #flat, 1000 do redis.call('ZADD', B .. 'eg:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
+    redis.call('DEL', en)
+    changed = true
+  end
   if changed then moved = moved + 1 end
 end
 return moved

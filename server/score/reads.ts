@@ -10,6 +10,7 @@ import { PERSON_SCOPE, personBoard } from './boards.js';
 import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, unpackComponents, type ModelParams } from './model.js';
 import { isAccountId, type ScoreStore } from './store.js';
 import { rawOf, scoreAccounts } from './score.js';
+import { ENGAGER_SCALE } from './scripts.js';
 
 export const HISTORY_RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 export type HistoryRange = keyof typeof HISTORY_RANGES;
@@ -170,7 +171,7 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
           .sort((a, b) => b.value - a.value)
           .slice(0, top),
         engagers: e.accounts
-          .flatMap((a, i) => (engagers[i] ?? []).map((p) => ({ account: a.id, engager: p.value, weight: decayTo(p.score, clock, params) })))
+          .flatMap((a, i) => (engagers[i] ?? []).map((p) => ({ account: a.id, engager: p.value, weight: decayTo(p.score / ENGAGER_SCALE, clock, params) })))
           .sort((a, b) => b.weight - a.weight)
           .slice(0, top),
       };

@@ -13,6 +13,12 @@ import { POST_CONCAVITY } from './model.js';
  */
 export const TOP_SET_MAX = 16;
 export const TOP_SET_KEEP = 8;
+/**
+ * Top engagers' weights are kept in thousandths, rounded to whole numbers,
+ * which a sorted set's listpack keeps in 9 bytes or fewer (a fraction takes
+ * 17 digits).
+ */
+export const ENGAGER_SCALE = 1000;
 
 /**
  * Distinct engagers are HyperLogLogs (an account's, and one per topic). One
@@ -348,10 +354,19 @@ for i = 5, #ARGV do
   for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
   for topic, t in pairs(tout) do flat[#flat + 1] = 't:' .. topic; flat[#flat + 1] = packTopic(tcur[topic], t) end
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
-  local ek = B .. 'en:' .. id
-  local engaged = false
-  for who, w in pairs(engagerWeights) do redis.call('ZINCRBY', ek, w, who); engaged = true end
-  if engaged then trim(ek) end
+  -- Top engagers: each weight added in thousandths, whole (ENGAGER_SCALE), read and written in one command each.
+  local ek = B .. 'eg:' .. id
+  local who, ws = {}, {}
+  for k, w in pairs(engagerWeights) do who[#who + 1] = k; ws[#ws + 1] = w end
+  if #who > 0 then
+    local had = redis.call('ZMSCORE', ek, unpack(who))
+    local flat = {}
+    for k = 1, #who do
+      flat[#flat + 1] = math.floor((tonumber(had[k]) or 0) + ws[k] * ${ENGAGER_SCALE} + 0.5); flat[#flat + 1] = who[k]
+    end
+    redis.call('ZADD', ek, unpack(flat))
+    trim(ek)
+  end
   mark(id)
   end
 end

@@ -6,7 +6,7 @@ import { aggregate } from '../../server/score/aggregate.js';
 import { COMPONENT_NAMES, modelParams } from '../../server/score/model.js';
 import { ClaimedAccountError, createReads, type HistoryRange } from '../../server/score/reads.js';
 import { createEntities } from '../../server/score/entities.js';
-import { TOP_SET_MAX } from '../../server/score/scripts.js';
+import { ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
 import { RECORD_FIELDS } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, WRITE_CHUNK, createScoreStore } from '../../server/score/store.js';
@@ -127,6 +127,30 @@ describe('pipeline and read API', () => {
     expect(ex.engagers.slice(0, 3).map((e: { engager: string }) => e.engager)).toEqual(['x:heavy1', 'x:heavy2', 'x:heavy3']);
     expect(ex.engagers).toHaveLength(5);
     expect(await redis.zCard(makeKeys(t.prefix).topEngagers('x:topk'))).toBeLessThanOrEqual(TOP_SET_MAX);
+  });
+
+  it('keeps top engagers’ weights in thousandths, whole, and moves the sets of an earlier version into them when a scorer starts', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const T = Date.UTC(2026, 0, 10, 12);
+    // As 0.9 left an account: its top engagers with their weights as computed.
+    await redis.hSet(keys.account('x:old'), 'first', String(T));
+    await redis.zAdd(keys.legacyTopEngagers('x:old'), [{ value: 'x:a', score: 1.2345 }, { value: 'x:b', score: 2.5 }]);
+    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ accounts: 1 });
+    expect(await redis.exists(keys.legacyTopEngagers('x:old'))).toBe(0);
+    expect(await redis.zRangeWithScores(keys.topEngagers('x:old'), 0, -1)).toEqual([{ value: 'x:a', score: 1235 }, { value: 'x:b', score: 2500 }]);
+    const events = ['a', 'c', 'c'].map((who, k) => ({ id: `eg${k}`, network: 'x', type: 'reply' as const, actor: who, target: 'old', post: 'p1', ts: T + k }));
+    const deltas = aggregate(events, P);
+    await store.apply(deltas.values(), '', '1-0', T + 10);
+    const w = deltas.get('x:old')!.engagerWeights;
+    const got = await redis.zRangeWithScores(keys.topEngagers('x:old'), 0, -1);
+    expect(got.every((m) => Number.isInteger(m.score))).toBe(true);
+    expect(Object.fromEntries(got.map((m) => [m.value, m.score]))).toEqual({
+      'x:a': 1235 + Math.round(w['x:a']! * ENGAGER_SCALE),
+      'x:b': 2500,
+      'x:c': Math.round(w['x:c']! * ENGAGER_SCALE),
+    });
   });
 
   it('keeps the days of an account’s topics in one hash, and moves days an earlier version kept in sets into it', async () => {
