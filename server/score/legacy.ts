@@ -17,6 +17,7 @@ import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 import { PERSON_SCOPE } from './boards.js';
 import { ENGAGER_SCALE, HLL_FIELD_MAX, TOPIC_LUA } from './scripts.js';
+import { HISTORY_FIELD_MAX, HISTORY_LUA } from './write-scripts.js';
 import { isAccountId } from './store.js';
 
 /** What `meta`'s `legacy` says once each version's leftovers are gone. */
@@ -83,13 +84,16 @@ const MOVED_0_10 = '0.10';
  * `t:<topic>`, and the counts of events by type (`n:<type>`, which nothing
  * read) gone. Distinct engagers' HyperLogLogs kept as keys (`te:<id>:<topic>`,
  * `hll:<id>`) move into the evidence hash when HLL_FIELD_MAX bytes or less,
- * and the top engagers (`en:<id>`, weights as computed) into `eg:<id>` in
- * thousandths, whole (ENGAGER_SCALE). Returns how many accounts changed.
+ * the top engagers (`en:<id>`, weights as computed) into `eg:<id>` in
+ * thousandths, whole (ENGAGER_SCALE), and a history sorted set (`h:<id>`)
+ * into the record's field `hs` when HISTORY_FIELD_MAX bytes or less.
+ * Returns how many accounts changed.
  */
 const PACK_ACCOUNTS = new Script(`
 local B = ARGV[1]
 ${TOPIC_LUA}
-local HLL_MAX, ENGAGER_SCALE = ${HLL_FIELD_MAX}, ${ENGAGER_SCALE}
+local HLL_MAX, ENGAGER_SCALE, HIST_MAX = ${HLL_FIELD_MAX}, ${ENGAGER_SCALE}, ${HISTORY_FIELD_MAX}
+${HISTORY_LUA}
 local moved = 0
 for i = 2, #ARGV do
   local id = ARGV[i]
@@ -138,6 +142,25 @@ for i = 2, #ARGV do
     for k = 1, #flat, 1000 do redis.call('ZADD', B .. 'eg:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
     redis.call('DEL', en)
     changed = true
+  end
+  -- A history of HIST_MAX bytes or less moves into the record's field (which a record written by
+  -- versions before 0.6, with no layout mark, does not read: its history waits for its next write).
+  local hk = B .. 'h:' .. id
+  if tonumber(redis.call('HGET', key, 'hv') or '0') >= 2 and redis.call('HEXISTS', key, 'hs') == 0 and redis.call('ZCARD', hk) > 0 then
+    local M, H = {}, {}
+    local z = redis.call('ZRANGE', hk, 0, -1, 'WITHSCORES')
+    for k = 1, #z, 2 do
+      local t, x = tonumber(z[k + 1]), string.match(z[k], ':(.*)$')
+      if t >= 0 then M[#M + 1] = { t / 60000, x } else H[#H + 1] = { -t / 3600000, x } end
+    end
+    table.sort(M, function(a, b) return a[1] < b[1] end)
+    table.sort(H, function(a, b) return a[1] < b[1] end)
+    local v = historyField(M, H)
+    if #v <= HIST_MAX then
+      redis.call('HSET', key, 'hs', v)
+      redis.call('DEL', hk)
+      changed = true
+    end
   end
   if changed then moved = moved + 1 end
 end

@@ -108,11 +108,23 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
 
     async history(id: string, range: HistoryRange): Promise<{ id: string; range: HistoryRange; points: { t: string; score: number }[] } | null> {
       const fine = range === '1h' || range === '24h';
-      const [clock, [score, layout, scopes]] = await Promise.all([store.clock(), redis.hmGet(keys.score(id), ['s', 'hv', 'scopes'])]);
+      const [clock, [score, layout, scopes, field]] = await Promise.all([store.clock(), redis.hmGet(keys.score(id), ['s', 'hv', 'scopes', 'hs'])]);
       if (!scored(id, { s: score ?? undefined, scopes: scopes ?? undefined })) return null;
       const since = clock - HISTORY_RANGES[range];
       let raw: string[];
-      if (!(Number(layout) >= 2)) {
+      if (field != null) {
+        // The record's field (HISTORY_FIELD_MAX): '<minute>:<score>,...;<hour>:<score>,...', oldest first.
+        const [minutes = '', hours = ''] = field.split(';');
+        const unit = fine ? 60_000 : 3_600_000;
+        raw = (fine ? minutes : hours)
+          .split(',')
+          .filter((b) => b !== '')
+          .map((b) => {
+            const i = b.indexOf(':');
+            return `${Number(b.slice(0, i)) * unit}${b.slice(i)}`;
+          })
+          .filter((b) => Number(b.slice(0, b.indexOf(':'))) >= since);
+      } else if (!(Number(layout) >= 2)) {
         // Not written since before 0.6: the two sets of that version.
         const [minutes, hours] = keys.legacyHistory(id);
         raw = await redis.zRangeByScore(fine ? minutes : hours, since, '+inf');

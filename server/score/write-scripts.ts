@@ -7,7 +7,33 @@ import { Script } from '../infra/script.js';
 import { COMPONENT_NAMES } from './model.js';
 
 /** The fields of a score record besides its score `s` (a registered entity's also holds `name`, `kind` and `accounts`). */
-export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c'] as const;
+export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c', 'hs'] as const;
+
+/**
+ * An entity's score history is the record's field `hs` while it is
+ * HISTORY_FIELD_MAX bytes or less, `<minute>:<score>,...;<hour>:<score>,...`
+ * (minutes and hours counted from 1970, oldest first), and otherwise a
+ * sorted set of its own (`h:<id>`: score = the minute's start in ms, member
+ * `<ms>:<score>`; minus the hour's start, member `-<ms>:<score>`).
+ */
+export const HISTORY_FIELD_MAX = 300;
+
+/** Lua shared by WRITE and the move of earlier versions' history (legacy.ts): the field's buckets as lists of { index, score }. */
+export const HISTORY_LUA = `
+local function parseHistory(v)
+  local M, H = {}, {}
+  local semi = string.find(v, ';', 1, true) or (#v + 1)
+  for t, x in string.gmatch(string.sub(v, 1, semi - 1), '(%d+):([^,]+)') do M[#M + 1] = { tonumber(t), x } end
+  for t, x in string.gmatch(string.sub(v, semi + 1), '(%d+):([^,]+)') do H[#H + 1] = { tonumber(t), x } end
+  return M, H
+end
+local function historyField(M, H)
+  local a, b = {}, {}
+  for i, e in ipairs(M) do a[i] = e[1] .. ':' .. e[2] end
+  for i, e in ipairs(H) do b[i] = e[1] .. ':' .. e[2] end
+  return table.concat(a, ',') .. ';' .. table.concat(b, ',')
+end
+`;
 
 /**
  * TAKE: KEYS = [dirty, taken]. Moves every dirty mark into the set a write
@@ -37,6 +63,8 @@ export const WRITE = new Script(`
 local B = ARGV[1]
 local clock = tonumber(ARGV[2])
 local DAY, MONTH, HOUR = 86400000, 30 * 86400000, 3600000
+local HIST_MAX = ${HISTORY_FIELD_MAX}
+${HISTORY_LUA}
 local prevs = {}
 -- Written together at the end: scope -> { score, id, ... }, scoring times, new scopes, cleared marks.
 local places, scopeOrder, scored, newScopes, newScopeSeen, done = {}, {}, {}, {}, {}, {}
@@ -60,7 +88,7 @@ for i = 3, #ARGV do
   -- The record's fields this write may set, read with those the script needs, so that only what changed is written.
   local given = {}
   for k, _ in pairs(w.fields) do given[#given + 1] = k end
-  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', unpack(given))
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', 'hs', unpack(given))
   local own = cur[1] or nil
   local prev = own
   if w.account and not cur[2] then prev = nil end
@@ -97,8 +125,9 @@ for i = 3, #ARGV do
       names[#names + 1] = scope
     end
     table.sort(names)
-    -- History, one sorted set: minute buckets for a day (score = the minute, member '<minute>:<score>')
-    -- and hour buckets for 30 days (score = minus the hour, member '-<hour>:<score>').
+    -- History (HISTORY_FIELD_MAX): the record's field 'hs' while small, else one sorted set: minute
+    -- buckets for a day (score = the minute, member '<minute>:<score>') and hour buckets for 30 days
+    -- (score = minus the hour, member '-<hour>:<score>').
     local hk = B .. 'h:' .. id
     -- The record's layout ('hv'): none or 1 before 0.6, 2 before 0.7.2 (components one field each, and
     -- 'at', the clock when scored, which nothing read: 'sc' holds it), 3 now.
@@ -118,30 +147,64 @@ for i = 3, #ARGV do
       redis.call('DEL', h1, h2)
     end
     -- History only records moves: an unchanged score leaves the buckets as they are. 'hm' is the
-    -- newest minute written (the clock only moves forward): a bucket of this minute or hour exists
-    -- only if 'hm' falls in it, and is then replaced; a new minute also drops the buckets too old
-    -- to keep. A record without 'hm' (older versions) is treated as if every bucket might exist.
+    -- newest minute written (the clock only moves forward). A move replaces the bucket of this minute
+    -- and of this hour, and drops the buckets too old to keep (minutes past a day, hours past 30).
+    -- Movement over the last day of event time: now against the oldest point of the day before this
+    -- minute, or against the first score ever if the entity is younger than that.
     local m = math.floor(clock / 60000) * 60000
     local h = math.floor(clock / HOUR) * HOUR
     local hm = cur[5] or ''
-    if prev ~= w.s then
-      local hmn = tonumber(hm)
-      if not hmn or hmn == m then redis.call('ZREMRANGEBYSCORE', hk, m, m) end
-      if not hmn or math.floor(hmn / HOUR) * HOUR == h then redis.call('ZREMRANGEBYSCORE', hk, -h, -h) end
-      redis.call('ZADD', hk, m, m .. ':' .. w.s, -h, '-' .. h .. ':' .. w.s)
-      if hm ~= tostring(m) then
-        redis.call('ZREMRANGEBYSCORE', hk, 0, '(' .. (m - DAY))
-        if not hmn or math.floor(hmn / HOUR) * HOUR ~= h then redis.call('ZREMRANGEBYSCORE', hk, '(' .. (MONTH - h), '(0') end
+    local hs = cur[8] or nil
+    local firstScore = nil
+    -- A history that is no sorted set (a new one, or one kept in the field) is the field's.
+    if not hs and redis.call('EXISTS', hk) == 0 then hs = '' end
+    local hsOut = hs
+    if hs then
+      local M, H = parseHistory(hs)
+      if prev ~= w.s then
+        local mi, hi = m / 60000, h / HOUR
+        local M2, H2 = {}, {}
+        for _, e in ipairs(M) do if e[1] ~= mi and e[1] * 60000 >= m - DAY then M2[#M2 + 1] = e end end
+        for _, e in ipairs(H) do if e[1] ~= hi and e[1] * HOUR >= h - MONTH then H2[#H2 + 1] = e end end
+        M2[#M2 + 1] = { mi, w.s }; H2[#H2 + 1] = { hi, w.s }
+        M, H = M2, H2
         hm = tostring(m)
       end
+      for _, e in ipairs(M) do
+        local t = e[1] * 60000
+        if t >= clock - DAY and t < m then firstScore = tonumber(e[2]); break end
+      end
+      hsOut = historyField(M, H)
+      if #hsOut > HIST_MAX then
+        -- Too big for the record: a sorted set from now on.
+        local z = {}
+        for _, e in ipairs(M) do z[#z + 1] = e[1] * 60000; z[#z + 1] = (e[1] * 60000) .. ':' .. e[2] end
+        for _, e in ipairs(H) do z[#z + 1] = -(e[1] * HOUR); z[#z + 1] = '-' .. (e[1] * HOUR) .. ':' .. e[2] end
+        inChunks('ZADD', hk, z, 2)
+        hsOut = nil
+      end
+    else
+      -- The sorted set: a bucket of this minute or hour exists only if 'hm' falls in it, and a new
+      -- minute drops the buckets too old to keep. A record without 'hm' (older versions) is treated
+      -- as if every bucket might exist.
+      if prev ~= w.s then
+        local hmn = tonumber(hm)
+        if not hmn or hmn == m then redis.call('ZREMRANGEBYSCORE', hk, m, m) end
+        if not hmn or math.floor(hmn / HOUR) * HOUR == h then redis.call('ZREMRANGEBYSCORE', hk, -h, -h) end
+        redis.call('ZADD', hk, m, m .. ':' .. w.s, -h, '-' .. h .. ':' .. w.s)
+        if hm ~= tostring(m) then
+          redis.call('ZREMRANGEBYSCORE', hk, 0, '(' .. (m - DAY))
+          if not hmn or math.floor(hmn / HOUR) * HOUR ~= h then redis.call('ZREMRANGEBYSCORE', hk, '(' .. (MONTH - h), '(0') end
+          hm = tostring(m)
+        end
+      end
+      local first = redis.call('ZRANGEBYSCORE', hk, clock - DAY, '(' .. m, 'LIMIT', 0, 1)[1]
+      if first then firstScore = tonumber(string.match(first, ':(.*)$')) end
     end
-    -- Movement over the last day of event time: now against the oldest point of the day before this
-    -- minute, or against the first score ever if the entity is younger than that.
-    local first = redis.call('ZRANGEBYSCORE', hk, clock - DAY, '(' .. m, 'LIMIT', 0, 1)[1]
     local s0 = { cur[3] or nil, cur[4] or nil }
     if not prev then s0 = { w.s, ARGV[2] } end
     local base = score
-    if first then base = tonumber(string.match(first, ':(.*)$'))
+    if firstScore then base = firstScore
     elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
     -- Only the fields whose values change are written (each one written also goes into the AOF).
@@ -154,7 +217,8 @@ for i = 3, #ARGV do
     put('s0t', s0[2], cur[4] or nil)
     put('hm', hm, cur[5] or nil)
     put('hv', '3', cur[6] or nil)
-    for k, f in ipairs(given) do put(f, w.fields[f], cur[7 + k] or nil) end
+    for k, f in ipairs(given) do put(f, w.fields[f], cur[8 + k] or nil) end
+    if hsOut then put('hs', hsOut, cur[8] or nil) elseif cur[8] then redis.call('HDEL', sk, 'hs') end
     if #fields > 0 then redis.call('HSET', sk, unpack(fields)) end
     scored[#scored + 1] = clock; scored[#scored + 1] = id
   end

@@ -7,7 +7,7 @@ import { COMPONENT_NAMES, modelParams } from '../../server/score/model.js';
 import { ClaimedAccountError, createReads, type HistoryRange } from '../../server/score/reads.js';
 import { createEntities } from '../../server/score/entities.js';
 import { ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
-import { RECORD_FIELDS } from '../../server/score/write-scripts.js';
+import { HISTORY_FIELD_MAX, RECORD_FIELDS } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, WRITE_CHUNK, createScoreStore } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
@@ -387,7 +387,7 @@ describe('pipeline and read API', () => {
     expect((await reads.history('x:solo', '24h'))!.points.length).toBe(1);
   });
 
-  it('keeps minute and hour history in one set per entity, and moves the two sets of an earlier version into it', async () => {
+  it('keeps minute and hour history in the record while small and in one set per entity past that, and moves the two sets of an earlier version into it', async () => {
     const keys = makeKeys(testPrefix());
     const P = modelParams(30);
     const store = createScoreStore(redis, keys, P);
@@ -422,7 +422,10 @@ describe('pipeline and read API', () => {
     const s5 = await step(T0 + 2 * 24 * HOUR, 'fresh');
     expect(await points('x:fresh', '24h')).toEqual([[m0 + 2 * 24 * HOUR, s5]]);
     expect(await points('x:fresh', '7d')).toEqual([[h0, s3], [h0 + HOUR, s4], [h0 + 48 * HOUR, s5]]);
-    expect(await redis.exists([keys.history('x:fresh'), ...keys.legacyHistory('x:fresh')])).toBe(1);
+    // Kept in the record while small.
+    expect(await redis.exists([keys.history('x:fresh'), ...keys.legacyHistory('x:fresh')])).toBe(0);
+    expect(await redis.hGet(keys.score('x:fresh'), 'hs')).toBe(`${m0 / MIN + 2880}:${s5};${h0 / HOUR}:${s3},${h0 / HOUR + 1}:${s4},${h0 / HOUR + 48}:${s5}`);
+
 
     // Written by an earlier version: minutes and hours in two sets, and no layout mark on the record.
     const [minutes, hours] = keys.legacyHistory('x:legacy');
@@ -441,6 +444,34 @@ describe('pipeline and read API', () => {
     expect(await redis.exists([minutes, hours])).toBe(0);
     expect(await points('x:legacy', '24h')).toEqual([[om - MIN, 7.1], [om, 7.5], [om + 3 * MIN, s6]]);
     expect(await points('x:legacy', '30d')).toEqual([[oh - HOUR, 6.0], [oh, s6]]);
+
+    // Past HISTORY_FIELD_MAX bytes it becomes the sorted set, with the same points, and goes on there.
+    const busy: [number, number][] = [];
+    const b0 = T0 + 5 * 24 * HOUR;
+    for (let i = 0; busy.length < 2 || (await redis.hExists(keys.score('x:busy'), 'hs')); i++) {
+      expect(i).toBeLessThan(60);
+      busy.push([b0 - (b0 % MIN) + i * MIN, await step(b0 + i * MIN, 'busy')]);
+      if (i === 1) expect((await redis.hGet(keys.score('x:busy'), 'hs'))!.length).toBeLessThanOrEqual(HISTORY_FIELD_MAX);
+    }
+    expect(await redis.exists(keys.history('x:busy'))).toBe(1);
+    busy.push([b0 - (b0 % MIN) + busy.length * MIN, await step(b0 + busy.length * MIN, 'busy')]);
+    expect(new Set(busy.map(([, x]) => x)).size).toBe(busy.length);
+    expect(await points('x:busy', '24h')).toEqual(busy);
+    const bh = b0 - (b0 % HOUR);
+    const hourly = [...new Map(busy.map(([t, x]) => [t - (t % HOUR), x])).entries()].filter(([t]) => t >= bh);
+    expect(await points('x:busy', '7d')).toEqual(hourly);
+    expect(await redis.hGet(keys.score('x:busy'), 'hs')).toBeNull();
+
+    // A scorer's start moves a small sorted set into the record (0.9 kept every history in one), and leaves a big one.
+    const ranges: HistoryRange[] = ['24h', '30d'];
+    const all = async () => Promise.all(['x:fresh', 'x:legacy', 'x:busy'].flatMap((id) => ranges.map((r) => points(id, r))));
+    const read = await all();
+    expect(await redis.hGet(keys.score('x:legacy'), 'hs')).toBeNull();
+    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ accounts: 1 });
+    expect(await redis.exists([keys.history('x:legacy'), keys.history('x:fresh')])).toBe(0);
+    expect(await redis.hGet(keys.score('x:legacy'), 'hs')).toMatch(/^\d+:[\d.]+(,\d+:[\d.]+)*;\d+:[\d.]+(,\d+:[\d.]+)*$/);
+    expect(await redis.exists(keys.history('x:busy'))).toBe(1);
+    expect(await all()).toEqual(read);
   });
 
   it("keeps a score record's components in one field, and moves the fields of an earlier version into it on its next write", async () => {
