@@ -80,9 +80,10 @@ const MOVED_0_10 = '0.10';
 /**
  * PACK_ACCOUNTS: KEYS = [meta]; ARGV = [key base, account id...]. Each
  * account hash as versions before 0.10 kept it becomes what APPLY keeps now:
- * a topic's five fields (`tp:`, `td:`, `te:`, `tk:`, `tv:<topic>`) one field,
- * `t:<topic>`, and the counts of events by type (`n:<type>`, which nothing
- * read) gone. Distinct engagers' HyperLogLogs kept as keys (`te:<id>:<topic>`,
+ * a topic's five fields (`tp:`, `td:`, `te:`, `tk:`, `tv:<topic>`) and its
+ * days (the evidence hash's field `<topic>`, or before 0.6 a set
+ * `td:<id>:<topic>`) one field, `t:<topic>`, and the counts of events by
+ * type (`n:<type>`, which nothing read) gone. Distinct engagers' HyperLogLogs kept as keys (`te:<id>:<topic>`,
  * `hll:<id>`) move into the evidence hash when HLL_FIELD_MAX bytes or less,
  * the top engagers (`en:<id>`, weights as computed) into `eg:<id>` in
  * thousandths, whole (ENGAGER_SCALE), and a history sorted set (`h:<id>`)
@@ -99,12 +100,12 @@ for i = 2, #ARGV do
   local id = ARGV[i]
   local key, dyk = B .. 'a:' .. id, B .. 'dy:' .. id
   local h = redis.call('HGETALL', key)
-  local cur, topics, order, drop = {}, {}, {}, {}
+  local cur, packed, topics, order, drop = {}, {}, {}, {}, {}
   local function topic(t) if not topics[t] then topics[t] = true; order[#order + 1] = t end end
   for k = 1, #h, 2 do
     local f = h[k]
     if string.sub(f, 1, 2) == 'n:' then drop[#drop + 1] = f
-    elseif string.sub(f, 1, 2) == 't:' then topic(string.sub(f, 3))
+    elseif string.sub(f, 1, 2) == 't:' then topic(string.sub(f, 3)); packed[string.sub(f, 3)] = h[k + 1]
     elseif string.match(f, '^t[pdekv]:') then
       cur[f] = h[k + 1]
       topic(string.sub(f, 4))
@@ -112,18 +113,28 @@ for i = 2, #ARGV do
     end
   end
   local changed = #drop > 0
-  if changed then
-    local flat = {}
-    for _, t in ipairs(order) do
-      if cur['tp:' .. t] or cur['td:' .. t] or cur['te:' .. t] or cur['tk:' .. t] or cur['tv:' .. t] then
-        local parts = {}
-        for j, part in ipairs(TOPIC_PARTS) do parts[j] = cur[part .. t] end
-        flat[#flat + 1] = 't:' .. t; flat[#flat + 1] = packTopic(parts, {})
+  local flat = {}
+  for _, t in ipairs(order) do
+    local parts, legacy = {}, false
+    if packed[t] then parts = parseTopic(packed[t]) end
+    for j, part in ipairs(TOPIC_PARTS) do if cur[part .. t] then parts[j] = cur[part .. t]; legacy = true end end
+    -- The days of tagged posts: a field of the evidence hash named by the topic (0.6 to 0.9), or a set (before 0.6).
+    local days = nil
+    if not parts[6] then
+      days = redis.call('HGET', dyk, t)
+      if days then redis.call('HDEL', dyk, t)
+      else
+        local old = B .. 'td:' .. id .. ':' .. t
+        local members = redis.call('SMEMBERS', old)
+        if #members > 0 then days = table.concat(members, ','); redis.call('DEL', old) end
       end
+      if days then parts[6] = days end
     end
-    for k = 1, #drop, 1000 do redis.call('HDEL', key, unpack(drop, k, math.min(k + 999, #drop))) end
-    for k = 1, #flat, 1000 do redis.call('HSET', key, unpack(flat, k, math.min(k + 999, #flat))) end
+    if legacy or days then flat[#flat + 1] = 't:' .. t; flat[#flat + 1] = packTopic(parts, {}) end
   end
+  if #flat > 0 then changed = true end
+  for k = 1, #drop, 1000 do redis.call('HDEL', key, unpack(drop, k, math.min(k + 999, #drop))) end
+  for k = 1, #flat, 1000 do redis.call('HSET', key, unpack(flat, k, math.min(k + 999, #flat))) end
   local function hll(field, from)
     local len = redis.call('STRLEN', from)
     if len > 0 and len <= HLL_MAX and redis.call('HEXISTS', dyk, field) == 0 then

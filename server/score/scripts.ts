@@ -32,14 +32,15 @@ export const HLL_FIELD_MAX = 300;
 /**
  * Lua for a topic's state in the account hash, shared by APPLY and the move
  * of earlier versions' fields (legacy.ts): the field 't:<topic>' =
- * '<posts>|<days>|<engagers>|<endorsers>|<value>' (tagged posts, days with
- * one, distinct engagers and endorsers, and the forward-decayed value of its
- * engagement and endorsements; a zero is '', trailing empty parts are left
- * out). TOPIC_PARTS names the parts as versions before 0.10 kept them, a
+ * '<posts>|<days>|<engagers>|<endorsers>|<value>|<day>,<day>...' (tagged
+ * posts, days with one, distinct engagers and endorsers, the forward-decayed
+ * value of its engagement and endorsements, and the days with a tagged post,
+ * counted from 1970; a zero is '', trailing empty parts are left out). TOPIC_PARTS names the parts as versions before 0.10 kept them, a
  * field each ('tp:<topic>' ...).
  */
 export const TOPIC_LUA = `
 local TOPIC_PARTS = { 'tp:', 'td:', 'te:', 'tk:', 'tv:' }
+-- The sixth part, the days themselves, was the evidence hash's field '<topic>' before 0.10.
 -- A number as Redis writes one a script gives it (17 significant digits, so it reads back as the same
 -- double; a whole one as an integer), '' for zero; a stored string as it is.
 local function exact(x)
@@ -48,10 +49,10 @@ local function exact(x)
   if x == math.floor(x) and x > -1e14 and x < 1e14 then return x end
   return string.format('%.17g', x)
 end
--- A topic's field as its five parts (strings, nil for zero).
+-- A topic's field as its six parts (strings, nil for zero or none).
 local function parseTopic(v)
   local t, i = {}, 1
-  for j = 1, 5 do
+  for j = 1, 6 do
     local k = string.find(v, '|', i, true)
     local part
     if k then part = string.sub(v, i, k - 1) else part = string.sub(v, i) end
@@ -64,6 +65,8 @@ end
 -- A topic's field from its parts: each from 'new' (numbers or strings) where set, else from 'old'.
 local function packTopic(old, new)
   local a, b, c, d, e = exact(new[1] or old[1]), exact(new[2] or old[2]), exact(new[3] or old[3]), exact(new[4] or old[4]), exact(new[5] or old[5])
+  local f = new[6] or old[6] or ''
+  if f ~= '' then return a .. '|' .. b .. '|' .. c .. '|' .. d .. '|' .. e .. '|' .. f end
   if e ~= '' then return a .. '|' .. b .. '|' .. c .. '|' .. d .. '|' .. e end
   if d ~= '' then return a .. '|' .. b .. '|' .. c .. '|' .. d end
   if c ~= '' then return a .. '|' .. b .. '|' .. c end
@@ -156,10 +159,9 @@ for i = 5, #ARGV do
   local last, follows, outcomes, received = d.last or 0, d.follows or 0, d.outcomes or 0, d.received or 0
   local key, dyk = B .. 'a:' .. id, B .. 'dy:' .. id
   -- The account's evidence hash (dy:) holds one field per post, 'p|<post>' = '<e>|<a>|<topics>' (its
-  -- engagement and amplification sums, '' for none, and its comma-joined topics), the days of tagged
-  -- posts per topic ('<topic>' = comma-joined days), and endorsements (below). The posts this delta
-  -- engages or authors and the days of the topics it authors are read in one HMGET.
-  local plist, rf, didx = {}, {}, {}
+  -- engagement and amplification sums, '' for none, and its comma-joined topics), distinct engagers
+  -- (below) and endorsements (below). The posts this delta engages or authors are read in one HMGET.
+  local plist, rf = {}, {}
   local anyE, anyA = false, false
   for p, v in pairs(posts) do
     plist[#plist + 1] = p
@@ -168,7 +170,6 @@ for i = 5, #ARGV do
   end
   for p, _ in pairs(postTopics) do if not posts[p] then plist[#plist + 1] = p end end
   for _, p in ipairs(plist) do rf[#rf + 1] = 'p|' .. p end
-  for topic, _ in pairs(authored) do rf[#rf + 1] = topic; didx[topic] = #rf end
   local rcur = {}
   if #rf > 0 then rcur = redis.call('HMGET', dyk, unpack(rf)) end
   -- Each post as stored: its sums, its topics as stored, and its topics as a list (its own, if this delta authors it).
@@ -244,18 +245,10 @@ for i = 5, #ARGV do
     end
   end
   if follows ~= 0 then add('nf', follows) end
-  -- Days with tagged posts, per topic (the topic's days part their count).
+  -- Days with tagged posts, per topic: the topic's sixth part lists them, its days part counts them.
   for topic, a in pairs(authored) do
     tadd(topic, 1, a.posts)
-    local list = rcur[didx[topic]]
-    local moved = false
-    if not list then
-      -- Days an earlier version kept in a set per topic are moved into the hash, once.
-      local old = B .. 'td:' .. id .. ':' .. topic
-      list = table.concat(redis.call('SMEMBERS', old), ',')
-      moved = list ~= ''
-      if moved then redis.call('DEL', old) end
-    end
+    local list = tcur[topic][6] or ''
     local known = ','
     if list ~= '' then known = ',' .. list .. ',' end
     local added = 0
@@ -266,9 +259,9 @@ for i = 5, #ARGV do
         added = added + 1
       end
     end
-    if added > 0 or moved then
+    if added > 0 then
       local days = string.sub(known, 2, -2)
-      pout[topic] = days
+      tset(topic, 6, days)
       local _, commas = string.gsub(days, ',', '')
       tset(topic, 2, commas + 1)
     end

@@ -100,10 +100,10 @@ describe('distinct engagers', () => {
     const keys = makeKeys(testPrefix());
     const apply = applier(redis, keys);
     const key = (id: string, topic: string) => `${keys.base}te:${id}:${topic}`;
-    // As 0.9 left two accounts: posts' topics in the evidence hash, HyperLogLogs as keys, their counts and topics a field each.
+    // As 0.9 left two accounts: posts' topics and topic days in the evidence hash, HyperLogLogs as keys, their counts and topics a field each.
     const members = (n: number) => Array.from({ length: n }, (_, i) => `x:m${i}`);
     for (const [id, n] of [['x:old', 3], ['x:big', 400]] as const) {
-      await redis.hSet(keys.evidence(id), 'p|op', '||cats');
+      await redis.hSet(keys.evidence(id), { 'p|op': '||cats', cats: '20400' });
       await redis.pfAdd(key(id, 'cats'), members(n));
       await redis.pfAdd(`${keys.base}hll:${id}`, members(n));
       await redis.hSet(keys.account(id), { first: String(T0), 'tp:cats': '1', 'td:cats': '1', 'te:cats': String(n), 'tv:cats': '12.5', 'n:reply': String(n), D: String(n) });
@@ -118,7 +118,9 @@ describe('distinct engagers', () => {
       const fields = Object.keys(await redis.hGetAll(keys.account(id))).sort();
       expect(fields).toEqual(['D', 'first', 't:cats']);
     }
-    expect(await redis.hGet(keys.account('x:old'), 't:cats')).toBe('1|1|3||12.5');
+    // The topic's days, a field of the evidence hash named by the topic, are the field's sixth part now.
+    expect(await redis.hGet(keys.account('x:old'), 't:cats')).toBe('1|1|3||12.5|20400');
+    expect(await redis.hGet(keys.evidence('x:old'), 'cats')).toBeNull();
     expect(await topicOf(redis, keys, 'x:big', 'cats')).toEqual({ posts: 1, days: 1, engagers: 400, endorsers: 0, value: 12.5 });
 
     await apply([reply(0, 'd', 'old', 'op'), reply(1, 'd', 'big', 'op')]);

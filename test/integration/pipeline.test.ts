@@ -163,10 +163,12 @@ describe('pipeline and read API', () => {
       await redis.sAdd(`${keys.base}td:${who}:cats`, ['20000', '20001']);
       await redis.hSet(keys.account(who), { first: '1', 'tp:cats': '2', 'td:cats': '2' });
     }
-    // A scorer's start packs the account's topic fields; the days move on the topic's next post.
+    // A scorer's start packs the account's topic fields and the days with them.
     await moveEarlierLayouts(redis, keys);
     const days0 = async (who: string) => (await topicOf(redis, keys, who, 'cats'))?.days;
     expect([await days0('x:old'), await days0('x:same')]).toEqual([2, 2]);
+    expect(await redis.hGet(keys.account('x:old'), 't:cats')).toBe('2|2||||20000,20001');
+    expect(await redis.exists([`${keys.base}td:x:old:cats`, `${keys.base}td:x:same:cats`])).toBe(0);
     const post = (id: string, actor: string, day: number, topics: string[]) => ({ id, network: 'x', type: 'post' as const, actor, post: id, topics, ts: day * DAY + 5000 });
     await store.apply(
       aggregate([post('a', 'old', 20002, ['cats']), post('b', 'same', 20001, ['cats']), post('c', 'new', 20003, ['cats', 'dogs']), post('d', 'new', 20003, ['cats']), post('e', 'new', 20005, ['cats'])], P).values(),
@@ -174,7 +176,8 @@ describe('pipeline and read API', () => {
       '1-0',
       20005 * DAY,
     );
-    const days = async (who: string, topic: string) => ((await redis.hGet(`${keys.base}dy:${who}`, topic)) ?? '').split(',').sort();
+    // The days themselves: the sixth part of the topic's field.
+    const days = async (who: string, topic: string) => ((await redis.hGet(keys.account(who), `t:${topic}`)) ?? '').split('|')[5]!.split(',').sort();
     expect(await days('x:old', 'cats')).toEqual(['20000', '20001', '20002']);
     expect(await topicOf(redis, keys, 'x:old', 'cats')).toMatchObject({ days: 3, posts: 3 });
     // A post on a day already counted adds no day, and the old days still move.
