@@ -66,12 +66,11 @@ export function parseAccount(id: string, h: Record<string, string>): AccountSnap
   const topics: Record<string, TopicState> = {};
   for (const [k, v] of Object.entries(h)) {
     if (k.startsWith('t:')) {
-      // '<posts>|<days>|<engagers>|<endorsers>|<value>', '' for 0, trailing parts left out (APPLY's TOPIC_PARTS).
+      // '<posts>|<days>|<engagers>|<endorsers>|<value>|<the days>', '' for 0, trailing parts left out (TOPIC_LUA in scripts.ts).
       const [posts, days, engagers, endorsers, value] = v.split('|', 5).map((x) => Number(x) || 0);
       topics[k.slice(2)] = { posts: posts ?? 0, days: days ?? 0, engagers: engagers ?? 0, endorsers: endorsers ?? 0, value: value ?? 0 };
     } else if (k.length > 3 && k[2] === ':' && k[0] === 't') {
       // A field per part, as versions before 0.10 kept a topic (moved into 't:<topic>' when a scorer starts).
-
       const topic = k.slice(3);
       const t = (topics[topic] ??= { value: 0, posts: 0, days: 0, engagers: 0, endorsers: 0 });
       const x = Number(v) || 0;
