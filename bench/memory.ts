@@ -6,7 +6,7 @@
  * deduplication sets are deleted (exact, where MEMORY USAGE samples big keys).
  *
  *   npx tsx bench/memory.ts [--accounts 2000] [--events 100000]
- *   npx tsx bench/memory.ts --accounts 20000 --events 300000   # the benchmark's ~15 events per account
+ *   npx tsx bench/memory.ts --accounts 20000 --events 600000   # the benchmark's ~31 events per account
  *   npx tsx bench/memory.ts --show     # also prints one key of each kind (a middling one) with its contents
  */
 import { parseArgs } from 'node:util';
