@@ -5,8 +5,9 @@
  * the account's evidence hash). Deleted once, after start, by SCAN and UNLINK
  * (freed in the background); `meta` remembers that it was done. So is the
  * person leaderboard that versions before 0.9 stored (`lb:kind:person`; it
- * is derived now, `boards.ts`). Other data
- * of those versions (history and endorsement sets) is moved on first touch.
+ * is derived now, `boards.ts`). The history sets of versions before 0.6 are
+ * moved on the entity's next score write, their endorsement sets with the
+ * account layouts below.
  *
  * What versions before 0.8 kept apart for each account, its post hash and its
  * score record, is moved before a scorer applies anything (`moveEarlierLayouts`),
@@ -87,12 +88,17 @@ const MOVED_0_10 = '0.10';
  * `hll:<id>`) move into the evidence hash when HLL_FIELD_MAX bytes or less,
  * the top engagers (`en:<id>`, weights as computed) into `eg:<id>` in
  * thousandths, whole (ENGAGER_SCALE), and a history sorted set (`h:<id>`)
- * into the record's field `hs` when HISTORY_FIELD_MAX bytes or less.
- * Returns how many accounts changed.
+ * into the record's field `hs` when HISTORY_FIELD_MAX bytes or less; the
+ * endorsement sets of versions before 0.6 (`k:<id>`, `tk:<id>:<topic>`)
+ * become fields of the evidence hash, as APPLY moved them on first touch
+ * before 0.10. Returns how many accounts changed.
  */
 const PACK_ACCOUNTS = new Script(`
 local B = ARGV[1]
 ${TOPIC_LUA}
+-- A topic's five numbers as versions before 0.10 kept them, a field each; the sixth part, the days
+-- themselves, was the evidence hash's field '<topic>' (or before 0.6 a set).
+local TOPIC_PARTS = { 'tp:', 'td:', 'te:', 'tk:', 'tv:' }
 local HLL_MAX, ENGAGER_SCALE, HIST_MAX = ${HLL_FIELD_MAX}, ${ENGAGER_SCALE}, ${HISTORY_FIELD_MAX}
 ${HISTORY_LUA}
 local moved = 0
@@ -100,10 +106,11 @@ for i = 2, #ARGV do
   local id = ARGV[i]
   local key, dyk = B .. 'a:' .. id, B .. 'dy:' .. id
   local h = redis.call('HGETALL', key)
-  local cur, packed, topics, order, drop = {}, {}, {}, {}, {}
+  local cur, packed, topics, order, drop, fields = {}, {}, {}, {}, {}, {}
   local function topic(t) if not topics[t] then topics[t] = true; order[#order + 1] = t end end
   for k = 1, #h, 2 do
     local f = h[k]
+    fields[f] = h[k + 1]
     if string.sub(f, 1, 2) == 'n:' then drop[#drop + 1] = f
     elseif string.sub(f, 1, 2) == 't:' then topic(string.sub(f, 3)); packed[string.sub(f, 3)] = h[k + 1]
     elseif string.match(f, '^t[pdekv]:') then
@@ -145,6 +152,20 @@ for i = 2, #ARGV do
   end
   for _, t in ipairs(order) do hll('h|' .. t, B .. 'te:' .. id .. ':' .. t) end
   hll('d|', B .. 'hll:' .. id)
+  -- Endorsements counted and distinct endorsers, kept in sets before 0.6: fields of the evidence hash.
+  local function moveSet(old, prefix)
+    local members = redis.call('SMEMBERS', old)
+    if #members == 0 then return end
+    for k = 1, #members, 500 do
+      local flat = {}
+      for j = k, math.min(k + 499, #members) do flat[#flat + 1] = prefix .. members[j]; flat[#flat + 1] = '1' end
+      redis.call('HSET', dyk, unpack(flat))
+    end
+    redis.call('DEL', old)
+    changed = true
+  end
+  moveSet(B .. 'k:' .. id, 'k|')
+  for _, t in ipairs(order) do moveSet(B .. 'tk:' .. id .. ':' .. t, 'e|' .. t .. '|') end
   local en = B .. 'en:' .. id
   local top = redis.call('ZRANGE', en, 0, -1, 'WITHSCORES')
   if #top > 0 then
@@ -157,7 +178,7 @@ for i = 2, #ARGV do
   -- A history of HIST_MAX bytes or less moves into the record's field (which a record written by
   -- versions before 0.6, with no layout mark, does not read: its history waits for its next write).
   local hk = B .. 'h:' .. id
-  if tonumber(redis.call('HGET', key, 'hv') or '0') >= 2 and redis.call('HEXISTS', key, 'hs') == 0 and redis.call('ZCARD', hk) > 0 then
+  if tonumber(fields.hv or '0') >= 2 and not fields.hs and redis.call('ZCARD', hk) > 0 then
     local M, H = {}, {}
     local z = redis.call('ZRANGE', hk, 0, -1, 'WITHSCORES')
     for k = 1, #z, 2 do

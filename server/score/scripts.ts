@@ -35,12 +35,9 @@ export const HLL_FIELD_MAX = 300;
  * '<posts>|<days>|<engagers>|<endorsers>|<value>|<day>,<day>...' (tagged
  * posts, days with one, distinct engagers and endorsers, the forward-decayed
  * value of its engagement and endorsements, and the days with a tagged post,
- * counted from 1970; a zero is '', trailing empty parts are left out). TOPIC_PARTS names the parts as versions before 0.10 kept them, a
- * field each ('tp:<topic>' ...).
+ * counted from 1970; a zero is '', trailing empty parts are left out).
  */
 export const TOPIC_LUA = `
-local TOPIC_PARTS = { 'tp:', 'td:', 'te:', 'tk:', 'tv:' }
--- The sixth part, the days themselves, was the evidence hash's field '<topic>' before 0.10.
 -- A number as Redis writes one a script gives it (17 significant digits, so it reads back as the same
 -- double; a whole one as an integer), '' for zero; a stored string as it is.
 local function exact(x)
@@ -195,9 +192,8 @@ for i = 5, #ARGV do
   local names = { 'first' }
   local seen = {}
   local function want(f) if not seen[f] then seen[f] = true; names[#names + 1] = f end end
-  -- A topic's state is one field, 't:<topic>' (see TOPIC_PARTS).
-  local tnamed = {}
-  local function wantTopic(topic) if not tnamed[topic] then tnamed[topic] = true; want('t:' .. topic) end end
+  -- A topic's state is one field, 't:<topic>' (see TOPIC_LUA).
+  local function wantTopic(topic) want('t:' .. topic) end
   if last > 0 then want('last') end
   if d.followers then want('fts'); want('f') end
   if d.name then want('nts'); want('name') end
@@ -213,7 +209,7 @@ for i = 5, #ARGV do
   end
   for _, en in ipairs(endorsements) do wantTopic(en.topic) end
   local vals = redis.call('HMGET', key, unpack(names))
-  -- The current values by name; each wanted topic's parts by position (tcur[topic][1..5], TOPIC_PARTS).
+  -- The current values by name; each wanted topic's parts by position (tcur[topic][1..6], TOPIC_LUA).
   local cur, tcur = {}, {}
   for k, f in ipairs(names) do
     local v = vals[k]
@@ -310,25 +306,9 @@ for i = 5, #ARGV do
   if outcomes > 0 then add('O', outcomes) end
   -- Endorsements counted ('k|<day>|<topic>|<endorser>') and distinct endorsers per topic ('e|<topic>|<endorser>')
   -- are fields of the same hash as the days (topics never hold '|'); the topic's endorsers part counts the endorsers.
+  -- (Versions before 0.6 kept them in sets, 'k:<id>' and 'tk:<id>:<topic>', which a scorer's start moves in.)
   if #endorsements > 0 then
-    -- Versions before 0.6 kept them in sets ('k:<id>', 'tk:<id>:<topic>'): moved in once.
-    local function moveSet(old, prefix)
-      if redis.call('EXISTS', old) == 0 then return end
-      local members = redis.call('SMEMBERS', old)
-      for i = 1, #members, 500 do
-        local flat = {}
-        for k = i, math.min(i + 499, #members) do flat[#flat + 1] = prefix .. members[k]; flat[#flat + 1] = '1' end
-        redis.call('HSET', dyk, unpack(flat))
-      end
-      redis.call('DEL', old)
-    end
-    moveSet(B .. 'k:' .. id, 'k|')
-    local topicsMoved = {}
     for _, en in ipairs(endorsements) do
-      if not topicsMoved[en.topic] then
-        topicsMoved[en.topic] = true
-        moveSet(B .. 'tk:' .. id .. ':' .. en.topic, 'e|' .. en.topic .. '|')
-      end
       if redis.call('HSETNX', dyk, 'k|' .. en.key, '1') == 1 then
         add('K', en.w)
         tadd(en.topic, 5, en.w)
