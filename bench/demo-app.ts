@@ -24,13 +24,13 @@ export interface ScoredDemo {
 
 export const DEMO_PREFIX = '{m}';
 
-export async function scoreDemo(opts: { accounts: number; events: number; persistence: 'aof' | 'none'; redisArgs?: string[] }): Promise<ScoredDemo> {
+export async function scoreDemo(opts: { accounts: number; events: number; persistence: 'aof' | 'none'; redisArgs?: string[]; historyDays?: number }): Promise<ScoredDemo> {
   const dir = mkdtempSync(join(tmpdir(), 'resonance-demo-bench-'));
   const redis = await startRedisServer({ dir, persistence: opts.persistence, extra: opts.redisArgs });
   const f = Fastify({ logger: false });
   await f.register(app, { redisUrl: redis.url, keyPrefix: DEMO_PREFIX, ingestKeys: [], adminKey: undefined, embedOrigins: [], halfLifeDays: 30, dedupeWindowSec: 600, roles: new Set(['ingest', 'score', 'push'] as const), batchMaxSize: 1000, batchMaxWaitMs: 25, writeEveryMs: 100, webDir: '/nonexistent' });
   await f.listen({ port: 0 });
-  const stop = startDemo(f.ingest!, { rate: 0, seed: 42, accounts: opts.accounts, historyEvents: opts.events, register: (e) => f.entities.put(e.id, e) });
+  const stop = startDemo(f.ingest!, { rate: 0, seed: 42, accounts: opts.accounts, historyEvents: opts.events, historyDays: opts.historyDays, register: (e) => f.entities.put(e.id, e) });
   const t0 = Date.now();
   const events = opts.events + opts.accounts;
   while (f.pipeline!.stats.eventsScored < events) await new Promise((r) => setTimeout(r, 500));

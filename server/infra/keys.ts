@@ -47,10 +47,18 @@ export interface Keys {
    * APPLY script).
    */
   evidence(id: string): string;
-  /** Top engagers of an account by weight, in thousandths, whole (see ENGAGER_SCALE in the APPLY script). */
+  /**
+   * Top engagers of an account by weight, in thousandths, whole (see
+   * ENGAGER_SCALE in the APPLY script), each by its handle: an engager is on
+   * the account's network, so its id is `<network>:<member>`.
+   */
   topEngagers(id: string): string;
-  /** Top engagers as versions before 0.10 kept them (weights as computed); moved into `topEngagers` when a scorer starts. */
-  legacyTopEngagers(id: string): string;
+  /**
+   * Top engagers as earlier versions kept them, members by full id: before
+   * 0.10 with weights as computed (`en:`), in 0.10 in thousandths (`eg:`).
+   * Moved into `topEngagers` when a scorer starts.
+   */
+  legacyTopEngagers(id: string): { computed: string; thousandths: string };
   /**
    * Entity score record: score, components, topics, scopes. An account's is
    * fields of its account hash (since 0.8); a registered entity's, a hash of
@@ -97,8 +105,8 @@ export function makeKeys(prefix: string): Keys {
     account: (id) => `${b}a:${id}`,
     posts: (id) => `${b}p:${id}`,
     evidence: (id) => `${b}dy:${id}`,
-    topEngagers: (id) => `${b}eg:${id}`,
-    legacyTopEngagers: (id) => `${b}en:${id}`,
+    topEngagers: (id) => `${b}g:${id}`,
+    legacyTopEngagers: (id) => ({ computed: `${b}en:${id}`, thousandths: `${b}eg:${id}` }),
     // Account ids hold the network's ':' (see isAccountId); entity ids never do.
     score: (id) => (id.includes(':') ? `${b}a:${id}` : `${b}es:${id}`),
     legacyScore: (id) => `${b}es:${id}`,
@@ -108,6 +116,6 @@ export function makeKeys(prefix: string): Keys {
     legacyHistory: (id) => [`${b}h1:${id}`, `${b}h2:${id}`],
     leaderboard: (scope) => `${b}lb:${scope}`,
     scopes: `${b}scopes`,
-    derived: ['a:', 'p:', 'po:', 'en:', 'eg:', 'es:', 'h:', 'h1:', 'h2:', 'lb:', 'hll:', 'dy:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
+    derived: ['a:', 'p:', 'po:', 'en:', 'eg:', 'g:', 'es:', 'h:', 'h1:', 'h2:', 'lb:', 'hll:', 'dy:', 'td:', 'te:', 'tk:', 'k:', 'meta', 'dirty', 'dirty:w', 'sc', 'as', 'scopes'].map((s) => b + s),
   };
 }

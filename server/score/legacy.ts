@@ -11,7 +11,8 @@
  *
  * What versions before 0.8 kept apart for each account, its post hash and its
  * score record, is moved before a scorer applies anything (`moveEarlierLayouts`),
- * and so is the account hash's layout of versions before 0.10.
+ * and so is the account hash's layout of versions before 0.10, and the top
+ * engagers of versions before 0.11.
  */
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
@@ -59,7 +60,7 @@ export async function moveEarlierLayouts(redis: RedisClient, keys: Keys): Promis
     posts: await moveAll(redis, keys, 'posts', MOVED_0_8, keys.posts(''), MOVE_POSTS, () => true),
     records: await moveAll(redis, keys, 'records', MOVED_0_8, keys.legacyScore(''), MOVE_RECORDS, isAccountId),
     // After the records: an account's score record is then in its account hash, which this leaves as it is.
-    accounts: await moveAll(redis, keys, 'accounts', MOVED_0_10, keys.account(''), PACK_ACCOUNTS, isAccountId),
+    accounts: await moveAll(redis, keys, 'accounts', MOVED_ACCOUNTS, keys.account(''), PACK_ACCOUNTS, isAccountId),
   };
 }
 
@@ -76,7 +77,8 @@ async function moveAll(redis: RedisClient, keys: Keys, mark: string, done: strin
 }
 
 const MOVED_0_8 = '0.8';
-const MOVED_0_10 = '0.10';
+/** The account layout a scorer's start moves to (PACK_ACCOUNTS), in `meta`'s `accounts`. */
+const MOVED_ACCOUNTS = '0.11';
 
 /**
  * PACK_ACCOUNTS: KEYS = [meta]; ARGV = [key base, account id...]. Each
@@ -86,8 +88,9 @@ const MOVED_0_10 = '0.10';
  * `td:<id>:<topic>`) one field, `t:<topic>`, and the counts of events by
  * type (`n:<type>`, which nothing read) gone. Distinct engagers' HyperLogLogs kept as keys (`te:<id>:<topic>`,
  * `hll:<id>`) move into the evidence hash when HLL_FIELD_MAX bytes or less,
- * the top engagers (`en:<id>`, weights as computed) into `eg:<id>` in
- * thousandths, whole (ENGAGER_SCALE), and a history sorted set (`h:<id>`)
+ * the top engagers (`en:<id>`, weights as computed, or 0.10's `eg:<id>`
+ * in thousandths) into `g:<id>` in thousandths, whole (ENGAGER_SCALE), by
+ * handle, and a history sorted set (`h:<id>`)
  * into the record's field `hs` when HISTORY_FIELD_MAX bytes or less; the
  * endorsement sets of versions before 0.6 (`k:<id>`, `tk:<id>:<topic>`)
  * become fields of the evidence hash, as APPLY moved them on first touch
@@ -166,14 +169,20 @@ for i = 2, #ARGV do
   end
   moveSet(B .. 'k:' .. id, 'k|')
   for _, t in ipairs(order) do moveSet(B .. 'tk:' .. id .. ':' .. t, 'e|' .. t .. '|') end
-  local en = B .. 'en:' .. id
-  local top = redis.call('ZRANGE', en, 0, -1, 'WITHSCORES')
-  if #top > 0 then
-    local flat = {}
-    for k = 1, #top, 2 do flat[#flat + 1] = math.floor(tonumber(top[k + 1]) * ENGAGER_SCALE + 0.5); flat[#flat + 1] = top[k] end
-    for k = 1, #flat, 1000 do redis.call('ZADD', B .. 'eg:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
-    redis.call('DEL', en)
-    changed = true
+  -- Top engagers by full id, weights as computed (before 0.10, 'en:') or in thousandths (0.10, 'eg:'):
+  -- by handle (the account's network left out) in thousandths. ZADD sets, so a move interrupted
+  -- before the DEL and run again gives the same set.
+  local cut = #string.match(id, '^[^:]*:') + 1
+  for _, old in ipairs({ { 'en:', ENGAGER_SCALE }, { 'eg:', 1 } }) do
+    local from = B .. old[1] .. id
+    local top = redis.call('ZRANGE', from, 0, -1, 'WITHSCORES')
+    if #top > 0 then
+      local flat = {}
+      for k = 1, #top, 2 do flat[#flat + 1] = math.floor(tonumber(top[k + 1]) * old[2] + 0.5); flat[#flat + 1] = string.sub(top[k], cut) end
+      for k = 1, #flat, 1000 do redis.call('ZADD', B .. 'g:' .. id, unpack(flat, k, math.min(k + 999, #flat))) end
+      redis.call('DEL', from)
+      changed = true
+    end
   end
   -- A history of HIST_MAX bytes or less moves into the record's field (which a record written by
   -- versions before 0.6, with no layout mark, does not read: its history waits for its next write).

@@ -183,7 +183,8 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
           .sort((a, b) => b.value - a.value)
           .slice(0, top),
         engagers: e.accounts
-          .flatMap((a, i) => (engagers[i] ?? []).map((p) => ({ account: a.id, engager: p.value, weight: decayTo(p.score / ENGAGER_SCALE, clock, params) })))
+          // Members are handles on the account's network (Keys.topEngagers).
+          .flatMap((a, i) => (engagers[i] ?? []).map((p) => ({ account: a.id, engager: `${a.id.slice(0, a.id.indexOf(':'))}:${p.value}`, weight: decayTo(p.score / ENGAGER_SCALE, clock, params) })))
           .sort((a, b) => b.weight - a.weight)
           .slice(0, top),
       };

@@ -327,8 +327,9 @@ for i = 5, #ARGV do
   for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
   for topic, t in pairs(tout) do flat[#flat + 1] = 't:' .. topic; flat[#flat + 1] = packTopic(tcur[topic], t) end
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
-  -- Top engagers: each weight added in thousandths, whole (ENGAGER_SCALE), read and written in one command each.
-  local ek = B .. 'eg:' .. id
+  -- Top engagers by handle (the delta's engagers are on the account's network): each weight added in
+  -- thousandths, whole (ENGAGER_SCALE), read and written in one command each.
+  local ek = B .. 'g:' .. id
   local who, ws = {}, {}
   for k, w in pairs(engagerWeights) do who[#who + 1] = k; ws[#ws + 1] = w end
   if #who > 0 then

@@ -84,8 +84,20 @@ function changes(d: AccountDelta): Partial<AccountDelta> {
   if (d.endorsements.length > 0) value.endorsements = d.endorsements;
   if (d.received !== 0) value.received = d.received;
   if (d.engagers.length > 0) value.engagers = d.engagers;
-  if (hasKeys(d.engagerWeights)) value.engagerWeights = d.engagerWeights;
+  if (hasKeys(d.engagerWeights)) value.engagerWeights = byHandle(d.id, d.engagerWeights);
   return value;
+}
+
+/**
+ * Engagers by handle: an engager acts on the account's network (an event has
+ * one), so its id is `<network>:<handle>` with the account's network, and the
+ * top-engager set keeps the handle alone (`Keys.topEngagers`).
+ */
+function byHandle(id: string, weights: Record<string, number>): Record<string, number> {
+  const cut = id.indexOf(':') + 1;
+  const out: Record<string, number> = {};
+  for (const k in weights) out[k.slice(cut)] = weights[k]!;
+  return out;
 }
 
 /**

@@ -129,28 +129,35 @@ describe('pipeline and read API', () => {
     expect(await redis.zCard(makeKeys(t.prefix).topEngagers('x:topk'))).toBeLessThanOrEqual(TOP_SET_MAX);
   });
 
-  it('keeps top engagers’ weights in thousandths, whole, and moves the sets of an earlier version into them when a scorer starts', async () => {
+  it('keeps top engagers by handle, weights in thousandths, whole, and moves the sets of earlier versions into them when a scorer starts', async () => {
     const keys = makeKeys(testPrefix());
     const P = modelParams(30);
     const store = createScoreStore(redis, keys, P);
     const T = Date.UTC(2026, 0, 10, 12);
-    // As 0.9 left an account: its top engagers with their weights as computed.
+    // As 0.9 left an account: its top engagers by full id with their weights as computed; as 0.10 left
+    // another: by full id in thousandths. (A handle may itself hold ':'.)
     await redis.hSet(keys.account('x:old'), 'first', String(T));
-    await redis.zAdd(keys.legacyTopEngagers('x:old'), [{ value: 'x:a', score: 1.2345 }, { value: 'x:b', score: 2.5 }]);
-    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ accounts: 1 });
-    expect(await redis.exists(keys.legacyTopEngagers('x:old'))).toBe(0);
-    expect(await redis.zRangeWithScores(keys.topEngagers('x:old'), 0, -1)).toEqual([{ value: 'x:a', score: 1235 }, { value: 'x:b', score: 2500 }]);
+    await redis.zAdd(keys.legacyTopEngagers('x:old').computed, [{ value: 'x:a', score: 1.2345 }, { value: 'x:b', score: 2.5 }]);
+    await redis.hSet(keys.account('bluesky:ten'), 'first', String(T));
+    await redis.zAdd(keys.legacyTopEngagers('bluesky:ten').thousandths, [{ value: 'bluesky:did:plc:q', score: 4321 }]);
+    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ accounts: 2 });
+    expect(await redis.exists([keys.legacyTopEngagers('x:old').computed, keys.legacyTopEngagers('bluesky:ten').thousandths])).toBe(0);
+    expect(await redis.zRangeWithScores(keys.topEngagers('x:old'), 0, -1)).toEqual([{ value: 'a', score: 1235 }, { value: 'b', score: 2500 }]);
+    expect(await redis.zRangeWithScores(keys.topEngagers('bluesky:ten'), 0, -1)).toEqual([{ value: 'did:plc:q', score: 4321 }]);
     const events = ['a', 'c', 'c'].map((who, k) => ({ id: `eg${k}`, network: 'x', type: 'reply' as const, actor: who, target: 'old', post: 'p1', ts: T + k }));
+    events.push({ id: 'eg-did', network: 'bluesky', type: 'reply', actor: 'did:plc:q', target: 'ten', post: 'p2', ts: T + 5 });
     const deltas = aggregate(events, P);
     await store.apply(deltas.values(), '', '1-0', T + 10);
     const w = deltas.get('x:old')!.engagerWeights;
     const got = await redis.zRangeWithScores(keys.topEngagers('x:old'), 0, -1);
     expect(got.every((m) => Number.isInteger(m.score))).toBe(true);
     expect(Object.fromEntries(got.map((m) => [m.value, m.score]))).toEqual({
-      'x:a': 1235 + Math.round(w['x:a']! * ENGAGER_SCALE),
-      'x:b': 2500,
-      'x:c': Math.round(w['x:c']! * ENGAGER_SCALE),
+      a: 1235 + Math.round(w['x:a']! * ENGAGER_SCALE),
+      b: 2500,
+      c: Math.round(w['x:c']! * ENGAGER_SCALE),
     });
+    const did = deltas.get('bluesky:ten')!.engagerWeights['bluesky:did:plc:q']!;
+    expect(await redis.zRangeWithScores(keys.topEngagers('bluesky:ten'), 0, -1)).toEqual([{ value: 'did:plc:q', score: 4321 + Math.round(did * ENGAGER_SCALE) }]);
   });
 
   it('keeps the days of an account’s topics in one hash, and moves days an earlier version kept in sets into it', async () => {
