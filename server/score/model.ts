@@ -121,7 +121,10 @@ export const COMPONENT_NAMES = Object.keys(COMPONENT_WEIGHTS) as ComponentName[]
  * their next write.
  */
 export function packComponents(components: Record<ComponentName, number>): string {
-  return COMPONENT_NAMES.map((name) => String(components[name])).join(',');
+  const parts = COMPONENT_NAMES.map((name) => String(components[name]));
+  // Trailing zeros are left out (an account with reach only is '25.8'); the first part always stays.
+  while (parts.length > 1 && parts[parts.length - 1] === '0') parts.pop();
+  return parts.join(',');
 }
 
 /**

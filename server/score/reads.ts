@@ -9,7 +9,7 @@ import type { RedisClient } from '../infra/redis.js';
 import { PERSON_SCOPE, personBoard } from './boards.js';
 import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, unpackComponents, type ModelParams } from './model.js';
 import { isAccountId, type ScoreStore } from './store.js';
-import { rawOf, scoreAccounts } from './score.js';
+import { rawOf, scoreAccounts, unpackTopics } from './score.js';
 import { ENGAGER_SCALE } from './scripts.js';
 
 export const HISTORY_RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
@@ -52,8 +52,9 @@ function entityOf(id: string, h: Record<string, string>, rank: number | null): E
     score: Number(h.s),
     rank: rank === null ? null : rank + 1,
     components,
-    topics: JSON.parse(h.topics ?? '[]') as Entity['topics'],
-    updatedAt: new Date(Number(h.u ?? 0)).toISOString(),
+    topics: unpackTopics(h.topics),
+    // An account's record leaves 'u' out while it equals the account's last (or first) activity (WRITE).
+    updatedAt: new Date(Number(h.u ?? h.last ?? h.first ?? 0)).toISOString(),
   };
 }
 

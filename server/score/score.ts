@@ -51,6 +51,25 @@ export interface TopicScore {
   evidence: { posts: number; days: number; engagers: number; endorsements: number };
 }
 
+/**
+ * A record's qualified topics as its field `topics` keeps them (since 0.11):
+ * `<topic>|<score>|<posts>|<days>|<engagers>|<endorsements>`, comma-joined
+ * (topic slugs hold neither), '' for none. Versions before kept JSON.
+ */
+export function packTopics(topics: readonly TopicScore[]): string {
+  return topics.map((t) => `${t.topic}|${t.score}|${t.evidence.posts}|${t.evidence.days}|${t.evidence.engagers}|${t.evidence.endorsements}`).join(',');
+}
+
+/** A record's field `topics` as the API gives it, in either layout (`packTopics`, or JSON before 0.11); [] when missing. */
+export function unpackTopics(field: string | undefined): TopicScore[] {
+  if (field === undefined || field === '') return [];
+  if (field.startsWith('[')) return JSON.parse(field) as TopicScore[];
+  return field.split(',').map((t) => {
+    const [topic = '', score, posts, days, engagers, endorsements] = t.split('|');
+    return { topic, score: Number(score), evidence: { posts: Number(posts), days: Number(days), engagers: Number(engagers), endorsements: Number(endorsements) } };
+  });
+}
+
 export interface ScoreResult {
   score: number;
   components: Record<ComponentName, number>;

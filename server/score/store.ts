@@ -21,7 +21,7 @@ import { packComponents, type ModelParams } from './model.js';
 import { BRAND_SCOPE } from './boards.js';
 import { APPLY } from './scripts.js';
 import { TAKE, WRITE } from './write-scripts.js';
-import { parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
+import { packTopics, parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
 
 /** A score that changed (or was first set). */
 export interface ScoreChange {
@@ -249,7 +249,9 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
         for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
         const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
-        const fields: Record<string, string> = { topics: JSON.stringify(r.topics), u: String(updated) };
+        // '' for a field the record leaves out (WRITE deletes it): no qualified topics. An account's 'u' is its own last (or first)
+        // activity, which WRITE leaves out when the account hash holds the same.
+        const fields: Record<string, string> = { topics: packTopics(r.topics), u: String(updated) };
         // An account's record never changes kind (person) or accounts (itself), and shares its account hash's name: readers take those as given.
         if (e.registered) Object.assign(fields, { name: e.name, kind: e.kind, accounts: JSON.stringify(e.accounts.map((a) => a.id)) });
         fields.c = packComponents(r.components);

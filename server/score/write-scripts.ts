@@ -88,7 +88,7 @@ for i = 3, #ARGV do
   -- The record's fields this write may set, read with those the script needs, so that only what changed is written.
   local given = {}
   for k, _ in pairs(w.fields) do given[#given + 1] = k end
-  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', 'hs', unpack(given))
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', 'hs', 'last', 'first', unpack(given))
   local own = cur[1] or nil
   local prev = own
   if w.account and not cur[2] then prev = nil end
@@ -98,11 +98,16 @@ for i = 3, #ARGV do
   if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
   if w.entity and redis.call('SISMEMBER', B .. 'entities', id) == 0 then remove = true end
   local old = cur[2] or nil
+  -- An account's record leaves out the scopes every scored account is in, 'global' and its network's
+  -- (so an account with no topic scope has 'scopes' = ''); records written before 0.11 list them.
+  local implied = nil
+  if w.account then implied = { global = true, ['network:' .. string.match(id, '^([^:]*):')] = true } end
   local keep, had = {}, {}
   if not remove then for scope, _ in pairs(w.scopes) do keep[scope] = true end end
   if old then
-    for scope in string.gmatch(old, '[^,]+') do
-      had[scope] = true
+    for scope in string.gmatch(old, '[^,]+') do had[scope] = true end
+    if implied then for scope, _ in pairs(implied) do had[scope] = true end end
+    for scope, _ in pairs(had) do
       if not keep[scope] then redis.call('ZREM', B .. 'lb:' .. scope, id) end
     end
   end
@@ -122,7 +127,7 @@ for i = 3, #ARGV do
       -- A scope that carries the entity's score, which has not moved, already holds it; topic scopes have scores of their own.
       if prev ~= w.s or not had[scope] or string.sub(scope, 1, 6) == 'topic:' then place(scope, s, id) end
       if not had[scope] and not newScopeSeen[scope] then newScopeSeen[scope] = true; newScopes[#newScopes + 1] = scope end
-      names[#names + 1] = scope
+      if not (implied and implied[scope]) then names[#names + 1] = scope end
     end
     table.sort(names)
     -- History (HISTORY_FIELD_MAX): the record's field 'hs' while small, else one sorted set: minute
@@ -201,25 +206,42 @@ for i = 3, #ARGV do
       local first = redis.call('ZRANGEBYSCORE', hk, clock - DAY, '(' .. m, 'LIMIT', 0, 1)[1]
       if first then firstScore = tonumber(string.match(first, ':(.*)$')) end
     end
+    -- The first score and its time ('s0', 's0t') are the base of the movement while the entity is
+    -- younger than a day of event time; past that they are never read again (the clock only moves
+    -- forward), and go.
     local s0 = { cur[3] or nil, cur[4] or nil }
     if not prev then s0 = { w.s, ARGV[2] } end
+    if s0[2] and tonumber(s0[2]) < clock - DAY then s0 = {} end
     local base = score
     if firstScore then base = firstScore
     elseif s0[1] and tonumber(s0[2]) >= clock - DAY then base = tonumber(s0[1]) end
     local d = math.floor((score - base) * 10 + 0.5)
-    -- Only the fields whose values change are written (each one written also goes into the AOF).
-    local fields = {}
-    local function put(f, v, was) if v ~= was then fields[#fields + 1] = f; fields[#fields + 1] = v end end
+    -- Only the fields whose values change are written (each one written also goes into the AOF); a
+    -- field whose value is nil or '' is left out of the record (deleted if there). Left out: a movement
+    -- of 0 ('d'), no qualified topics, the newest minute ('hm') of a history kept in the field (its
+    -- last minute), and an account's 'u' while it equals the account's last (or first) activity.
+    local fields, gone = {}, {}
+    local function put(f, v, was)
+      if v == nil or v == '' then
+        if was then gone[#gone + 1] = f end
+      elseif v ~= was then fields[#fields + 1] = f; fields[#fields + 1] = v end
+    end
     put('s', w.s, own)
-    put('d', string.format('%.1f', d / 10), cur[7] or nil)
-    put('scopes', table.concat(names, ','), old)
+    if d ~= 0 then put('d', string.format('%.1f', d / 10), cur[7] or nil) else put('d', nil, cur[7] or nil) end
+    -- Kept even when '' (an account in no topic scope): the record is there when its scopes are.
+    if table.concat(names, ',') ~= old then fields[#fields + 1] = 'scopes'; fields[#fields + 1] = table.concat(names, ',') end
     put('s0', s0[1], cur[3] or nil)
     put('s0t', s0[2], cur[4] or nil)
-    put('hm', hm, cur[5] or nil)
+    if hsOut then put('hm', nil, cur[5] or nil) else put('hm', hm, cur[5] or nil) end
     put('hv', '3', cur[6] or nil)
-    for k, f in ipairs(given) do put(f, w.fields[f], cur[8 + k] or nil) end
-    if hsOut then put('hs', hsOut, cur[8] or nil) elseif cur[8] then redis.call('HDEL', sk, 'hs') end
+    for k, f in ipairs(given) do
+      local v = w.fields[f]
+      if f == 'u' and w.account and v == (cur[9] or cur[10] or nil) then v = nil end
+      put(f, v, cur[10 + k] or nil)
+    end
+    put('hs', hsOut, cur[8] or nil)
     if #fields > 0 then redis.call('HSET', sk, unpack(fields)) end
+    if #gone > 0 then redis.call('HDEL', sk, unpack(gone)) end
     scored[#scored + 1] = clock; scored[#scored + 1] = id
   end
   done[#done + 1] = id

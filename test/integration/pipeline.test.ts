@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { aggregate } from '../../server/score/aggregate.js';
-import { COMPONENT_NAMES, modelParams } from '../../server/score/model.js';
+import { COMPONENT_NAMES, modelParams, packComponents, unpackComponents } from '../../server/score/model.js';
 import { ClaimedAccountError, createReads, type HistoryRange } from '../../server/score/reads.js';
 import { createEntities } from '../../server/score/entities.js';
 import { ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
-import { HISTORY_FIELD_MAX, RECORD_FIELDS } from '../../server/score/write-scripts.js';
+import { HISTORY_FIELD_MAX, RECORD_FIELDS, WRITE } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, WRITE_CHUNK, createScoreStore } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
@@ -369,14 +369,19 @@ describe('pipeline and read API', () => {
     await store.apply(aggregate(events, P).values(), '', '1-0', T + 10);
     await store.rescoreDirty();
     const solo = await redis.hGetAll(keys.account('x:solo'));
-    expect(Object.keys(solo)).toEqual(expect.arrayContaining(['s', ...RECORD_FIELDS]));
+    // Left out: no topic qualifies ('topics'), no movement yet ('d'), the newest minute of a history kept in the field
+    // ('hm'), the update time while it is the account's last activity ('u'), and the scopes every account is in.
+    expect(Object.keys(solo)).toEqual(expect.arrayContaining(['s', 'scopes', 's0', 's0t', 'hv', 'c', 'hs']));
+    for (const f of ['topics', 'd', 'hm', 'u']) expect(solo[f], f).toBeUndefined();
+    expect(solo.scopes).toBe('');
     expect(await redis.exists(keys.legacyScore('x:solo'))).toBe(0);
     const entity = await reads.entity('x:solo');
-    expect(entity).toMatchObject({ id: 'x:solo', name: 'x:solo', score: Number(solo.s), rank: expect.any(Number) });
+    expect(entity).toMatchObject({ id: 'x:solo', name: 'x:solo', score: Number(solo.s), rank: expect.any(Number), topics: [], updatedAt: new Date(T + 3).toISOString() });
+    expect(await redis.zScore(keys.leaderboard('network:x'), 'x:solo')).toBe(Number(solo.s));
 
     // The same record as an earlier version kept it: a hash of its own, which copied the name (the id, for an account without one).
     await redis.hDel(keys.account('x:solo'), [...RECORD_FIELDS]);
-    await redis.hSet(keys.legacyScore('x:solo'), { ...Object.fromEntries(RECORD_FIELDS.map((f) => [f, solo[f]!])), s: solo.s!, name: 'x:solo' });
+    await redis.hSet(keys.legacyScore('x:solo'), { ...Object.fromEntries(RECORD_FIELDS.filter((f) => solo[f] !== undefined).map((f) => [f, solo[f]!])), s: solo.s!, name: 'x:solo' });
     expect(await moveEarlierLayouts(redis, keys)).toEqual({ posts: 0, records: 1, accounts: 0 });
     expect(await redis.exists(keys.legacyScore('x:solo'))).toBe(0);
     expect(await redis.hGetAll(keys.account('x:solo'))).toEqual(solo);
@@ -500,8 +505,10 @@ describe('pipeline and read API', () => {
     const record = await redis.hGetAll(keys.score('x:packed'));
     expect(record.hv).toBe('3');
     expect(Object.keys(record).filter((k) => k.startsWith('c:') || k === 'at')).toEqual([]);
-    expect(record.c).toBe(COMPONENT_NAMES.map((c) => String(first.components[c])).join(','));
+    // Trailing zeros left out: reach and engagement, nothing after.
+    expect(record.c).toBe(`${first.components.reach},${first.components.engagement}`);
     expect(first.components.engagement).toBeGreaterThan(0);
+    expect(first.components).toMatchObject({ amplification: 0, outcomes: 0, endorsements: 0 });
 
     // The same record as 0.7.1 kept it: a field per component, layout 2. Read as it is...
     await redis.hDel(keys.score('x:packed'), 'c');
@@ -513,7 +520,8 @@ describe('pipeline and read API', () => {
     const moved = await redis.hGetAll(keys.score('x:packed'));
     expect(moved.hv).toBe('3');
     expect(Object.keys(moved).filter((k) => k.startsWith('c:') || k === 'at')).toEqual([]);
-    expect(moved.c).toBe(COMPONENT_NAMES.map((c) => String(next.components[c])).join(','));
+    expect(moved.c).toBe(packComponents(next.components as ReturnType<typeof unpackComponents>));
+    expect(unpackComponents(moved)).toEqual(next.components);
     // The history written under layout 2 is still read (layouts 2 and 3 share it).
     expect((await reads.history('x:packed', '24h'))!.points.length).toBe(2);
   });
@@ -539,21 +547,74 @@ describe('pipeline and read API', () => {
     const renamed = await apply([profile('New Name', T0 + 1000)], T0);
     expect(renamed.s).toBe(first.s);
     expect(renamed.name).toBe('New Name');
-    expect(renamed.u).toBe(String(T0 + 1000));
-    expect({ ...renamed, name: first.name, u: first.u }).toEqual(first);
+    // The time of the update is the account's last activity, which the account hash holds: the record leaves it out.
+    expect([first.u, renamed.u]).toEqual([undefined, undefined]);
+    expect((await createReads(redis, keys, store, P).entity('x:renamed'))!.updatedAt).toBe(new Date(T0 + 1000).toISOString());
+    expect({ ...renamed, name: first.name }).toEqual(first);
     // Every field the write sets holds what a full write would have put there: the score moved, so do the components.
     const moved = await apply(Array.from({ length: 5 }, (_, k) => ({ id: `c${k}`, network: 'x', type: 'click', actor: `buyer${k}`, target: 'renamed', post: 'rp', ts: T0 + 2000 })), T0 + 2000);
     expect(Number(moved.s)).toBeGreaterThan(Number(first.s));
     const [e] = await store.resolve(['x:renamed']);
     const want = scoreAccounts(e!.accounts, T0 + 2000, P);
-    expect(moved.c).toBe(COMPONENT_NAMES.map((c) => String(want.components[c])).join(','));
-    expect(moved.topics).toBe(JSON.stringify(want.topics));
-    expect(moved.u).toBe(String(T0 + 2000));
-    // The movement over the last day (the leaderboards' `delta`): against the first score, all within one minute.
-    expect(first.d).toBe('0.0');
+    expect(moved.c).toBe(packComponents(want.components));
+    expect(unpackComponents(moved)).toEqual(want.components);
+    expect(want.topics).toEqual([]);
+    expect(moved.topics).toBeUndefined();
+    // The movement over the last day (the leaderboards' `delta`): against the first score, all within one minute;
+    // a movement of 0 is left out.
+    expect(first.d).toBeUndefined();
     expect(moved.d).toBe((Math.round((Number(moved.s) - Number(first.s)) * 10) / 10).toFixed(1));
     const board = await createReads(redis, keys, store, P).leaderboard('global', 10, 0);
     expect(board.entries.find((x) => x.id === 'x:renamed')?.delta).toBe(Number(moved.d));
+  });
+
+  it('a score record leaves out what it can read elsewhere, and writes it out when it differs', async () => {
+    const keys = makeKeys(testPrefix());
+    const write = async (id: string, s: string, fields: Record<string, string>, scopes: Record<string, string> = { global: s, 'network:x': s }) => {
+      await redis.sAdd(keys.dirtyTaken, id);
+      return WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(T), JSON.stringify({ id, s, own: s, account: true, entity: false, remove: false, scopes, fields })]);
+    };
+    const T = Date.UTC(2026, 0, 10, 12);
+    const rec = () => redis.hGetAll(keys.account('x:r'));
+    // 'u' is left out while it equals the account's last activity (or its first, without a last)...
+    await redis.hSet(keys.account('x:r'), { first: String(T - 5000), last: String(T - 1000) });
+    await write('x:r', '10', { u: String(T - 1000), topics: '', c: '10' });
+    expect((await rec()).u).toBeUndefined();
+    // ...and written when an apply moved the account on after it was read, then left out again.
+    await redis.hSet(keys.account('x:r'), 'last', String(T));
+    await write('x:r', '10', { u: String(T - 1000), topics: '', c: '10' });
+    expect((await rec()).u).toBe(String(T - 1000));
+    await write('x:r', '10', { u: String(T), topics: '', c: '10' });
+    expect((await rec()).u).toBeUndefined();
+    await redis.hDel(keys.account('x:r'), 'last');
+    await write('x:r', '10', { u: String(T - 5000), topics: '', c: '10' });
+    expect((await rec()).u).toBeUndefined();
+    // Topics: '' is none, left out; a record that had some loses the field.
+    await write('x:r', '10', { u: String(T - 5000), topics: 'cats|50|2|2|3|0', c: '10' }, { global: '10', 'network:x': '10', 'topic:cats': '50' });
+    expect(await rec()).toMatchObject({ topics: 'cats|50|2|2|3|0', scopes: 'topic:cats' });
+    expect(await redis.zScore(keys.leaderboard('topic:cats'), 'x:r')).toBe(50);
+    const reads = createReads(redis, keys, createScoreStore(redis, keys, modelParams(30)), modelParams(30));
+    const topics = [{ topic: 'cats', score: 50, evidence: { posts: 2, days: 2, engagers: 3, endorsements: 0 } }];
+    expect((await reads.entity('x:r'))!.topics).toEqual(topics);
+    // As versions before 0.11 kept them, JSON: read alike.
+    await redis.hSet(keys.account('x:r'), 'topics', JSON.stringify(topics));
+    expect((await reads.entity('x:r'))!.topics).toEqual(topics);
+    await write('x:r', '10', { u: String(T - 5000), topics: '', c: '10' });
+    expect((await rec()).topics).toBeUndefined();
+    expect((await reads.entity('x:r'))!.topics).toEqual([]);
+    expect((await rec()).scopes).toBe('');
+    expect(await redis.zScore(keys.leaderboard('topic:cats'), 'x:r')).toBeNull();
+    // The scopes every account is in are never listed, and still left when it leaves them (claimed).
+    expect([await redis.zScore(keys.leaderboard('global'), 'x:r'), await redis.zScore(keys.leaderboard('network:x'), 'x:r')]).toEqual([10, 10]);
+    await redis.sAdd(keys.dirtyTaken, 'x:r');
+    await WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(T), JSON.stringify({ id: 'x:r', s: '10', own: '10', account: true, entity: false, remove: true, scopes: {}, fields: {} })]);
+    expect([await redis.zScore(keys.leaderboard('global'), 'x:r'), await redis.zScore(keys.leaderboard('network:x'), 'x:r')]).toEqual([null, null]);
+    // The first score and its time go once a day of event time has passed (never read again after that).
+    await write('x:s', '10', { u: String(T), c: '10' });
+    expect(await redis.hmGet(keys.account('x:s'), ['s0', 's0t'])).toEqual(['10', String(T)]);
+    await redis.sAdd(keys.dirtyTaken, 'x:s');
+    await WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(T + 86_400_001), JSON.stringify({ id: 'x:s', s: '12', own: '12', account: true, entity: false, remove: false, scopes: { global: '12', 'network:x': '12' }, fields: { u: String(T), c: '12' } })]);
+    expect(await redis.hmGet(keys.account('x:s'), ['s0', 's0t', 'd'])).toEqual([null, null, null]);
   });
 
   it('scores entities a crash left dirty between the two steps of an apply', async () => {
