@@ -20,8 +20,12 @@ export interface Keys {
   dirty: string;
   /** Dirty entities taken by a score write in progress (what a crash mid-write leaves). */
   dirtyTaken: string;
-  /** Sorted set: entity id → event time its score was computed at (drives the decay sweep). */
-  scoredAt: string;
+  /**
+   * Sorted set of entity id → the event time its score was computed at, as
+   * versions before 0.11 kept it (now the record's field `at`); moved into
+   * the records at a scorer's start.
+   */
+  legacyScoredAt: string;
   /** Sorted set of account scores written by versions before 0.6 (each account's own score is now field `s` of its hash); deleted at start. */
   legacyAccountScores: string;
   /** Hash: account id → the entity that claims it. */
@@ -95,7 +99,7 @@ export function makeKeys(prefix: string): Keys {
     meta: `${b}meta`,
     dirty: `${b}dirty`,
     dirtyTaken: `${b}dirty:w`,
-    scoredAt: `${b}sc`,
+    legacyScoredAt: `${b}sc`,
     legacyAccountScores: `${b}as`,
     owner: `${b}owner`,
     entities: `${b}entities`,

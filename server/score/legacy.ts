@@ -12,7 +12,7 @@
  * What versions before 0.8 kept apart for each account, its post hash and its
  * score record, is moved before a scorer applies anything (`moveEarlierLayouts`),
  * and so is the account hash's layout of versions before 0.10, and the top
- * engagers of versions before 0.11.
+ * engagers and the sorted set of scoring times of versions before 0.11.
  */
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
@@ -55,13 +55,49 @@ export async function dropLegacyKeys(redis: RedisClient, keys: Keys): Promise<nu
  * left behind; `meta` remembers that it was done. Returns how many
  * accounts' posts and records moved.
  */
-export async function moveEarlierLayouts(redis: RedisClient, keys: Keys): Promise<{ posts: number; records: number; accounts: number }> {
+export async function moveEarlierLayouts(redis: RedisClient, keys: Keys): Promise<{ posts: number; records: number; accounts: number; scored: number }> {
   return {
     posts: await moveAll(redis, keys, 'posts', MOVED_0_8, keys.posts(''), MOVE_POSTS, () => true),
     records: await moveAll(redis, keys, 'records', MOVED_0_8, keys.legacyScore(''), MOVE_RECORDS, isAccountId),
     // After the records: an account's score record is then in its account hash, which this leaves as it is.
     accounts: await moveAll(redis, keys, 'accounts', MOVED_ACCOUNTS, keys.account(''), PACK_ACCOUNTS, isAccountId),
+    scored: await moveScoredAt(redis, keys),
   };
+}
+
+const MOVED_0_11 = '0.11';
+
+/**
+ * MOVE_SCORED: KEYS = [meta]; ARGV = [key base, id, time, id, time...]. Each
+ * entity's scoring time, which versions before 0.11 kept in a sorted set
+ * (`sc`), into its record's field `at`, as WRITE now keeps it (where the
+ * record is there). Returns how many records it set.
+ */
+const MOVE_SCORED = new Script(`
+local B = ARGV[1]
+local moved = 0
+for i = 2, #ARGV, 2 do
+  local id = ARGV[i]
+  local key = B .. 'es:' .. id
+  if string.find(id, ':', 1, true) then key = B .. 'a:' .. id end
+  if redis.call('HEXISTS', key, 's') == 1 then redis.call('HSET', key, 'at', ARGV[i + 1]); moved = moved + 1 end
+end
+return moved
+`);
+
+/** The sorted set of scoring times into the records (MOVE_SCORED), 1,000 a call, then deleted; `meta` remembers it was done. */
+async function moveScoredAt(redis: RedisClient, keys: Keys): Promise<number> {
+  if ((await redis.hGet(keys.meta, 'scored')) === MOVED_0_11) return 0;
+  let moved = 0;
+  const n = await redis.zCard(keys.legacyScoredAt);
+  // Nothing writes the set any more, so its ranks hold still while it is read.
+  for (let i = 0; i < n; i += 1000) {
+    const chunk = await redis.zRangeWithScores(keys.legacyScoredAt, i, i + 999);
+    if (chunk.length > 0) moved += Number(await MOVE_SCORED.run(redis, [keys.meta], [keys.base, ...chunk.flatMap((m) => [m.value, String(m.score)])]));
+  }
+  await redis.unlink(keys.legacyScoredAt);
+  await redis.hSet(keys.meta, 'scored', MOVED_0_11);
+  return moved;
 }
 
 /** Runs `script` over the ids of every key under `prefix` that `take` accepts, 200 a call, unless meta's `mark` says `done`. */

@@ -134,6 +134,6 @@ export async function rebuild(opts: {
     await pipeline.stop();
   }
   await store.rescoreAll();
-  const entities = await redis.zCard(keys.scoredAt);
+  const entities = await redis.zCard(keys.leaderboard('global'));
   return { entries: archive.n + inStream - overlap, archived: archive.n, entities, seconds: (performance.now() - t0) / 1000 };
 }

@@ -7,7 +7,7 @@ import { Script } from '../infra/script.js';
 import { COMPONENT_NAMES } from './model.js';
 
 /** The fields of a score record besides its score `s` (a registered entity's also holds `name`, `kind` and `accounts`). */
-export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c', 'hs'] as const;
+export const RECORD_FIELDS = ['d', 'scopes', 's0', 's0t', 'hm', 'hv', 'topics', 'u', 'c', 'hs', 'at'] as const;
 
 /**
  * An entity's score history is the record's field `hs` while it is
@@ -55,9 +55,9 @@ return redis.call('SMEMBERS', KEYS[2])
  * it no longer belongs to), its history buckets, and its dirty mark cleared.
  * An account's record is fields of its account hash (`RECORD_FIELDS`, and
  * `s`, which is also its own score); a registered entity's is a hash of its
- * own (`es:<id>`). A scope the entity enters is added to the set of scopes. Leaderboard places, scoring
- * times, new scopes and cleared marks are written once per call, one command
- * per key. Returns each entity's previous score ('' for none).
+ * own (`es:<id>`), and holds the clock it was scored at (`at`). A scope the
+ * entity enters is added to the set of scopes. Leaderboard places, new scopes
+ * and cleared marks are written once per call, one command per key. Returns each entity's previous score ('' for none).
  */
 export const WRITE = new Script(`
 local B = ARGV[1]
@@ -66,8 +66,8 @@ local DAY, MONTH, HOUR = 86400000, 30 * 86400000, 3600000
 local HIST_MAX = ${HISTORY_FIELD_MAX}
 ${HISTORY_LUA}
 local prevs = {}
--- Written together at the end: scope -> { score, id, ... }, scoring times, new scopes, cleared marks.
-local places, scopeOrder, scored, newScopes, newScopeSeen, done = {}, {}, {}, {}, {}, {}
+-- Written together at the end: scope -> { score, id, ... }, new scopes, cleared marks.
+local places, scopeOrder, newScopes, newScopeSeen, done = {}, {}, {}, {}, {}
 local function place(scope, s, id)
   local list = places[scope]
   if not list then list = {}; places[scope] = list; scopeOrder[#scopeOrder + 1] = scope end
@@ -88,7 +88,7 @@ for i = 3, #ARGV do
   -- The record's fields this write may set, read with those the script needs, so that only what changed is written.
   local given = {}
   for k, _ in pairs(w.fields) do given[#given + 1] = k end
-  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', 'hs', 'last', 'first', unpack(given))
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', 'hs', 'last', 'first', 'at', unpack(given))
   local own = cur[1] or nil
   local prev = own
   if w.account and not cur[2] then prev = nil end
@@ -114,13 +114,12 @@ for i = 3, #ARGV do
   if remove then
     if w.account then
       -- The account keeps its state and its own score; its record, history and any record an earlier version kept apart go.
-      if cur[2] then redis.call('HDEL', sk, ${RECORD_FIELDS.map((f) => `'${f}'`).join(', ')}, 'at', ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
+      if cur[2] then redis.call('HDEL', sk, ${RECORD_FIELDS.map((f) => `'${f}'`).join(', ')}, ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
       if w.own ~= own then redis.call('HSET', sk, 's', w.own) end
       redis.call('DEL', B .. 'es:' .. id, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
     else
       redis.call('DEL', sk, B .. 'h:' .. id, B .. 'h1:' .. id, B .. 'h2:' .. id)
     end
-    redis.call('ZREM', B .. 'sc', id)
   else
     local names = {}
     for scope, s in pairs(w.scopes) do
@@ -134,10 +133,9 @@ for i = 3, #ARGV do
     -- buckets for a day (score = the minute, member '<minute>:<score>') and hour buckets for 30 days
     -- (score = minus the hour, member '-<hour>:<score>').
     local hk = B .. 'h:' .. id
-    -- The record's layout ('hv'): none or 1 before 0.6, 2 before 0.7.2 (components one field each, and
-    -- 'at', the clock when scored, which nothing read: 'sc' holds it), 3 now.
+    -- The record's layout ('hv'): none or 1 before 0.6, 2 before 0.7.2 (components one field each), 3 now.
     local layout = tonumber(cur[6] or '0') or 0
-    if prev and layout < 3 then redis.call('HDEL', sk, 'at', ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
+    if prev and layout < 3 then redis.call('HDEL', sk, ${COMPONENT_NAMES.map((c) => `'c:${c}'`).join(', ')}) end
     if prev and layout < 2 then
       -- Kept in two sets by versions before 0.6 (minutes in 'h1:', hours in 'h2:'): moved in once.
       local h1, h2 = B .. 'h1:' .. id, B .. 'h2:' .. id
@@ -237,18 +235,54 @@ for i = 3, #ARGV do
     for k, f in ipairs(given) do
       local v = w.fields[f]
       if f == 'u' and w.account and v == (cur[9] or cur[10] or nil) then v = nil end
-      put(f, v, cur[10 + k] or nil)
+      put(f, v, cur[11 + k] or nil)
     end
     put('hs', hsOut, cur[8] or nil)
+    -- The clock it was scored at, which the decay sweep reads (SWEEP).
+    put('at', ARGV[2], cur[11] or nil)
     if #fields > 0 then redis.call('HSET', sk, unpack(fields)) end
     if #gone > 0 then redis.call('HDEL', sk, unpack(gone)) end
-    scored[#scored + 1] = clock; scored[#scored + 1] = id
   end
   done[#done + 1] = id
 end
 for _, scope in ipairs(scopeOrder) do inChunks('ZADD', B .. 'lb:' .. scope, places[scope], 2) end
-inChunks('ZADD', B .. 'sc', scored, 2)
 inChunks('SADD', B .. 'scopes', newScopes, 1)
 inChunks('SREM', KEYS[1], done, 1)
 return prevs
+`);
+
+/**
+ * SWEEP: KEYS = [global board, dirty, meta]; ARGV = [key base, stale before
+ * (an event time), most entries to look at, most to mark]. Walks `global`
+ * (every scored entity is on it) with ZSCAN from the cursor that `meta`'s
+ * `sweep` keeps, and marks dirty each entity whose record was scored before
+ * the given time (its field `at`; a record without one counts as stale),
+ * until it has looked at enough entries or marked enough, or the walk ends
+ * (the next call starts it again). A ZSCAN step's entries after the last one
+ * marked wait for the next walk. Returns how many it marked. Each entity
+ * takes one field of its record where a sorted set of scoring times took a
+ * skiplist entry (~95 bytes) each.
+ */
+export const SWEEP = new Script(`
+local B = ARGV[1]
+local before, budget, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local cursor = redis.call('HGET', KEYS[3], 'sweep') or '0'
+local seen, stale = 0, {}
+repeat
+  local r = redis.call('ZSCAN', KEYS[1], cursor, 'COUNT', 100)
+  cursor = r[1]
+  local items = r[2]
+  for i = 1, #items, 2 do
+    if #stale >= limit then break end
+    local id = items[i]
+    local key = B .. 'es:' .. id
+    if string.find(id, ':', 1, true) then key = B .. 'a:' .. id end
+    local at = tonumber(redis.call('HGET', key, 'at') or '')
+    if not at or at < before then stale[#stale + 1] = id end
+  end
+  seen = seen + #items / 2
+until cursor == '0' or seen >= budget or #stale >= limit
+redis.call('HSET', KEYS[3], 'sweep', cursor)
+for i = 1, #stale, 1000 do redis.call('SADD', KEYS[2], unpack(stale, i, math.min(i + 999, #stale))) end
+return #stale
 `);

@@ -7,7 +7,7 @@ import { COMPONENT_NAMES, modelParams, packComponents, unpackComponents } from '
 import { ClaimedAccountError, createReads, type HistoryRange } from '../../server/score/reads.js';
 import { createEntities } from '../../server/score/entities.js';
 import { ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
-import { HISTORY_FIELD_MAX, RECORD_FIELDS, WRITE } from '../../server/score/write-scripts.js';
+import { HISTORY_FIELD_MAX, RECORD_FIELDS, SWEEP, WRITE } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, WRITE_CHUNK, createScoreStore } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
@@ -257,7 +257,7 @@ describe('pipeline and read API', () => {
       await redis.hSet(old.posts(star), { ...(e ? { [`e|${post}`]: e } : {}), ...(a ? { [`a|${post}`]: a } : {}), ...(t ? { [`t|${post}`]: t } : {}) });
       await redis.hDel(old.evidence(star), k);
     }
-    expect(await moveEarlierLayouts(redis, old)).toEqual({ posts: 1, records: 0, accounts: 0 });
+    expect(await moveEarlierLayouts(redis, old)).toEqual({ posts: 1, records: 0, accounts: 0, scored: 0 });
     expect(await redis.exists(old.posts(star))).toBe(0);
     expect(await redis.hGetAll(old.evidence(star))).toEqual(await redis.hGetAll(now.evidence(star)));
     // Done once: the next start does not look again.
@@ -382,7 +382,7 @@ describe('pipeline and read API', () => {
     // The same record as an earlier version kept it: a hash of its own, which copied the name (the id, for an account without one).
     await redis.hDel(keys.account('x:solo'), [...RECORD_FIELDS]);
     await redis.hSet(keys.legacyScore('x:solo'), { ...Object.fromEntries(RECORD_FIELDS.filter((f) => solo[f] !== undefined).map((f) => [f, solo[f]!])), s: solo.s!, name: 'x:solo' });
-    expect(await moveEarlierLayouts(redis, keys)).toEqual({ posts: 0, records: 1, accounts: 0 });
+    expect(await moveEarlierLayouts(redis, keys)).toEqual({ posts: 0, records: 1, accounts: 0, scored: 0 });
     expect(await redis.exists(keys.legacyScore('x:solo'))).toBe(0);
     expect(await redis.hGetAll(keys.account('x:solo'))).toEqual(solo);
     expect(await reads.entity('x:solo')).toEqual(entity);
@@ -504,7 +504,7 @@ describe('pipeline and read API', () => {
     const first = (await step(0, 'reply'))!;
     const record = await redis.hGetAll(keys.score('x:packed'));
     expect(record.hv).toBe('3');
-    expect(Object.keys(record).filter((k) => k.startsWith('c:') || k === 'at')).toEqual([]);
+    expect(Object.keys(record).filter((k) => k.startsWith('c:'))).toEqual([]);
     // Trailing zeros left out: reach and engagement, nothing after.
     expect(record.c).toBe(`${first.components.reach},${first.components.engagement}`);
     expect(first.components.engagement).toBeGreaterThan(0);
@@ -519,7 +519,9 @@ describe('pipeline and read API', () => {
     expect(next.components.outcomes ?? 0).toBeGreaterThan(first.components.outcomes ?? 0);
     const moved = await redis.hGetAll(keys.score('x:packed'));
     expect(moved.hv).toBe('3');
-    expect(Object.keys(moved).filter((k) => k.startsWith('c:') || k === 'at')).toEqual([]);
+    expect(Object.keys(moved).filter((k) => k.startsWith('c:'))).toEqual([]);
+    // 0.7.1's 'at' (which nothing read) is the scoring time again, as the decay sweep reads it.
+    expect(moved.at).toBe(String(T0 + 60_000));
     expect(moved.c).toBe(packComponents(next.components as ReturnType<typeof unpackComponents>));
     expect(unpackComponents(moved)).toEqual(next.components);
     // The history written under layout 2 is still read (layouts 2 and 3 share it).
@@ -615,6 +617,60 @@ describe('pipeline and read API', () => {
     await redis.sAdd(keys.dirtyTaken, 'x:s');
     await WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(T + 86_400_001), JSON.stringify({ id: 'x:s', s: '12', own: '12', account: true, entity: false, remove: false, scopes: { global: '12', 'network:x': '12' }, fields: { u: String(T), c: '12' } })]);
     expect(await redis.hmGet(keys.account('x:s'), ['s0', 's0t', 'd'])).toEqual([null, null, null]);
+  });
+
+  it('the decay sweep walks the global board, marks only records scored before the stale time, a bounded number a call, and goes on where it stopped', async () => {
+    const keys = makeKeys(testPrefix());
+    const T = Date.UTC(2026, 0, 10, 12);
+    const ids = Array.from({ length: 300 }, (_, i) => `x:s${i}`);
+    // Every third scored long ago; one registered entity among them, with a record of its own.
+    for (const [i, id] of ids.entries()) await redis.hSet(keys.account(id), { s: '5', scopes: '', at: String(i % 3 === 0 ? T - 10_000 : T) });
+    await redis.hSet(keys.score('brandy'), { s: '5', at: String(T - 10_000) });
+    // One record without 'at' (not written since 0.10, had it not moved): stale.
+    await redis.hSet(keys.account('x:noat'), { s: '5', scopes: '' });
+    const all = [...ids, 'brandy', 'x:noat'];
+    await redis.zAdd(keys.leaderboard('global'), all.map((value) => ({ value, score: 5 })));
+    const stale = new Set([...ids.filter((_, i) => i % 3 === 0), 'brandy', 'x:noat']);
+    const sweep = (look: number, limit: number) => SWEEP.run(redis, [keys.leaderboard('global'), keys.dirty, keys.meta], [keys.base, String(T - 5000), String(look), String(limit)]);
+    // At most 'limit' marked a call; the walk goes on from its cursor and reaches every stale record.
+    const marked = new Set<string>();
+    for (let call = 0; call < 50 && marked.size < stale.size; call++) {
+      const n = Number(await sweep(1000, 20));
+      expect(n).toBeLessThanOrEqual(20);
+      const dirty = await redis.sMembers(keys.dirty);
+      expect(dirty.length).toBe(n);
+      for (const id of dirty) marked.add(id);
+      // Scored: a score write sets their time.
+      for (const id of dirty) await redis.hSet(keys.score(id), 'at', String(T));
+      await redis.del(keys.dirty);
+    }
+    expect([...marked].sort()).toEqual([...stale].sort());
+    // Nothing is stale any more; then everything is (the clock moved on), and a call that may look at 10
+    // entries marks no more than one ZSCAN step holds.
+    await redis.hDel(keys.meta, 'sweep');
+    expect(Number(await sweep(1000, 1000))).toBe(0);
+    for (const id of all) await redis.hSet(keys.score(id), 'at', String(T - 10_000));
+    const n = Number(await sweep(10, 1000));
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(all.length);
+  });
+
+  it('moves the sorted set of scoring times of an earlier version into the records when a scorer starts', async () => {
+    const keys = makeKeys(testPrefix());
+    const store = createScoreStore(redis, keys, modelParams(30));
+    await redis.hSet(keys.account('x:m1'), { s: '5', scopes: 'global,network:x' });
+    await redis.hSet(keys.score('brand'), { s: '6' });
+    await redis.zAdd(keys.legacyScoredAt, [{ value: 'x:m1', score: 1000 }, { value: 'brand', score: 2000 }, { value: 'x:gone', score: 3000 }]);
+    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ scored: 2 });
+    expect([await redis.hGet(keys.account('x:m1'), 'at'), await redis.hGet(keys.score('brand'), 'at')]).toEqual(['1000', '2000']);
+    // No record is made for an id that has none, and the set is gone; a second start does nothing.
+    expect(await redis.exists([keys.account('x:gone'), keys.legacyScoredAt])).toBe(0);
+    expect(await moveEarlierLayouts(redis, keys)).toMatchObject({ scored: 0 });
+    // A score write keeps the time in the record.
+    await redis.hSet(keys.meta, 'clock', '5000');
+    await redis.sAdd(keys.dirty, 'x:m1');
+    await store.rescoreDirty();
+    expect(await redis.hGet(keys.account('x:m1'), 'at')).toBe('5000');
   });
 
   it('scores entities a crash left dirty between the two steps of an apply', async () => {
