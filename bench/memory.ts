@@ -39,21 +39,25 @@ const HOURS = countOption('hours', values.hours, 168);
 const demo = await scoreDemo({ accounts: ACCOUNTS, events: EVENTS, persistence: 'none', historyDays: HOURS / 24 });
 console.log(`scored ${demo.events} events in`, demo.seconds, 's');
 const r = demo.app.redis;
-const types: Record<string, { n: number; bytes: number; sizes: [number, string][] }> = {};
+const types: Record<string, { n: number; bytes: number; sizes: [number, string][]; encodings: Record<string, number> }> = {};
 for await (const batch of r.scanIterator({ MATCH: `${DEMO_PREFIX}:*`, COUNT: 1000 })) {
-  const sizes = await Promise.all(batch.map((k) => r.memoryUsage(k)));
+  const [sizes, encodings] = await Promise.all([Promise.all(batch.map((k) => r.memoryUsage(k))), Promise.all(batch.map((k) => r.objectEncoding(k)))]);
   batch.forEach((k, i) => {
     const t = k.split(':')[1]!;
-    const v = (types[t] ??= { n: 0, bytes: 0, sizes: [] });
+    const v = (types[t] ??= { n: 0, bytes: 0, sizes: [], encodings: {} });
     v.n++;
     v.bytes += Number(sizes[i] ?? 0);
+    const e = String(encodings[i]);
+    v.encodings[e] = (v.encodings[e] ?? 0) + 1;
     if (values.show) v.sizes.push([Number(sizes[i] ?? 0), k]);
   });
 }
 const accounts = types['a']!.n;
 const info = await r.info('memory');
 console.log('accounts', accounts, 'used_memory', info.match(/used_memory:(\d+)/)![1], 'per account', Math.round(Number(info.match(/used_memory:(\d+)/)![1]) / accounts));
-for (const [t, v] of Object.entries(types).sort((a, b) => b[1].bytes - a[1].bytes)) console.log(t.padEnd(8), String(v.n).padStart(7), 'keys', String(Math.round(v.bytes / v.n)).padStart(7), 'B/key', String(Math.round(v.bytes / accounts)).padStart(7), 'B/account');
+// The encodings say whether a kind of key stays compact (listpack) as accounts gather activity.
+for (const [t, v] of Object.entries(types).sort((a, b) => b[1].bytes - a[1].bytes))
+  console.log(t.padEnd(8), String(v.n).padStart(7), 'keys', String(Math.round(v.bytes / v.n)).padStart(7), 'B/key', String(Math.round(v.bytes / accounts)).padStart(7), 'B/account ', Object.entries(v.encodings).map(([e, n]) => `${e} ${n}`).join(', '));
 if (values.show) {
   for (const v of Object.values(types).filter((x) => x.n > 1)) {
     const [bytes, key] = v.sizes.sort((a, b) => a[0] - b[0])[Math.floor(v.sizes.length / 2)]!;
