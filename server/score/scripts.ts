@@ -35,7 +35,8 @@ export const HLL_FIELD_MAX = 300;
  * '<posts>|<days>|<engagers>|<endorsers>|<value>|<day>,<day>...' (tagged
  * posts, days with one, distinct engagers and endorsers, the forward-decayed
  * value of its engagement and endorsements, and the days with a tagged post,
- * counted from 1970; a zero is '', trailing empty parts are left out).
+ * counted from 1970, as a list or, where shorter, a bitmap (parseDays); a
+ * zero is '', trailing empty parts are left out).
  */
 export const TOPIC_LUA = `
 -- A number as Redis writes one a script gives it (17 significant digits, so it reads back as the same
@@ -58,6 +59,53 @@ local function parseTopic(v)
     i = k + 1
   end
   return t
+end
+-- A topic's days with a tagged post (its sixth part), as a list of day numbers: written as '<day>,<day>...'
+-- or, where that is shorter, as '<first day>.<bits>', six days a character (DAY_CHARS; bit b of character
+-- i set: day first + 6 (i - 1) + b), so that a topic tagged daily for a year takes ~70 bytes, not ~2,200,
+-- and the account hash stays a listpack (a value of more than 512 bytes would turn it into a hashtable).
+local DAY_CHARS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_'
+local DAY_VALUE = {}
+for i = 1, 64 do DAY_VALUE[string.byte(DAY_CHARS, i)] = i - 1 end
+local function parseDays(v)
+  local out = {}
+  if not v or v == '' then return out end
+  local dot = string.find(v, '.', 1, true)
+  if not dot then
+    for d in string.gmatch(v, '%d+') do out[#out + 1] = tonumber(d) end
+    return out
+  end
+  local first = tonumber(string.sub(v, 1, dot - 1))
+  for i = dot + 1, #v do
+    local x, day = DAY_VALUE[string.byte(v, i)] or 0, first + (i - dot - 1) * 6
+    for b = 0, 5 do
+      if x % 2 == 1 then out[#out + 1] = day + b end
+      x = math.floor(x / 2)
+    end
+  end
+  return out
+end
+local function packDays(days)
+  if #days == 0 then return '' end
+  local lo, hi, listed = days[1], days[1], {}
+  for i, d in ipairs(days) do
+    if d < lo then lo = d end
+    if d > hi then hi = d end
+    listed[i] = string.format('%d', d)
+  end
+  local list = table.concat(listed, ',')
+  local width = math.floor((hi - lo) / 6) + 1
+  local head = string.format('%d', lo) .. '.'
+  -- The list where it is no longer (few days, or days far apart).
+  if #head + width >= #list then return list end
+  local v = {}
+  for i = 1, width do v[i] = 0 end
+  for _, d in ipairs(days) do
+    local i = math.floor((d - lo) / 6) + 1
+    v[i] = v[i] + 2 ^ ((d - lo) % 6)
+  end
+  for i = 1, width do v[i] = string.sub(DAY_CHARS, v[i] + 1, v[i] + 1) end
+  return head .. table.concat(v)
 end
 -- A topic's field from its parts: each from 'new' (numbers or strings) where set, else from 'old'.
 local function packTopic(old, new)
@@ -241,25 +289,23 @@ for i = 5, #ARGV do
     end
   end
   if follows ~= 0 then add('nf', follows) end
-  -- Days with tagged posts, per topic: the topic's sixth part lists them, its days part counts them.
+  -- Days with tagged posts, per topic: the topic's sixth part holds them (parseDays), its days part counts them.
   for topic, a in pairs(authored) do
     tadd(topic, 1, a.posts)
-    local list = tcur[topic][6] or ''
-    local known = ','
-    if list ~= '' then known = ',' .. list .. ',' end
+    local days = parseDays(tcur[topic][6])
+    local known = {}
+    for _, day in ipairs(days) do known[day] = true end
     local added = 0
     for _, day in ipairs(a.days) do
-      local s = string.format('%d', day)
-      if not string.find(known, ',' .. s .. ',', 1, true) then
-        known = known .. s .. ','
+      if not known[day] then
+        known[day] = true
+        days[#days + 1] = day
         added = added + 1
       end
     end
     if added > 0 then
-      local days = string.sub(known, 2, -2)
-      tset(topic, 6, days)
-      local _, commas = string.gsub(days, ',', '')
-      tset(topic, 2, commas + 1)
+      tset(topic, 6, packDays(days))
+      tset(topic, 2, #days)
     end
   end
   local dE, dA = 0, 0

@@ -31,3 +31,16 @@ export async function snapshot(redis: RedisClient, keys: Keys) {
 export async function topicOf(redis: RedisClient, keys: Keys, id: string, topic: string) {
   return parseAccount(id, await redis.hGetAll(keys.account(id))).topics[topic];
 }
+
+/**
+ * A topic's days as its field's sixth part holds them, in either form
+ * (scripts.ts: parseDays): `<day>,<day>...`, or `<first>.<bits>`, six days a
+ * character of DAY_CHARS.
+ */
+export function decodeDays(v: string): number[] {
+  const CHARS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_';
+  if (v === '') return [];
+  if (!v.includes('.')) return v.split(',').map(Number);
+  const [first, bits] = v.split('.') as [string, string];
+  return [...bits].flatMap((c, i) => [0, 1, 2, 3, 4, 5].filter((b) => (CHARS.indexOf(c) >> b) & 1).map((b) => Number(first) + 6 * i + b));
+}

@@ -14,7 +14,7 @@ import { MemoryState } from '../../server/score/fold.js';
 import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { dropIdleConsumers } from '../../server/pipeline/source.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
-import { topicOf } from '../helpers/state.js';
+import { decodeDays, topicOf } from '../helpers/state.js';
 
 const ts = (minAgo: number) => Date.now() - minAgo * 60_000;
 const scored = (t: TestApp, n: number) => until(() => (t.app.pipeline!.stats.eventsScored >= n ? true : undefined), 15_000, `${n} events scored`);
@@ -184,7 +184,7 @@ describe('pipeline and read API', () => {
       20005 * DAY,
     );
     // The days themselves: the sixth part of the topic's field.
-    const days = async (who: string, topic: string) => ((await redis.hGet(keys.account(who), `t:${topic}`)) ?? '').split('|')[5]!.split(',').sort();
+    const days = async (who: string, topic: string) => decodeDays(((await redis.hGet(keys.account(who), `t:${topic}`)) ?? '').split('|')[5]!).map(String).sort();
     expect(await days('x:old', 'cats')).toEqual(['20000', '20001', '20002']);
     expect(await topicOf(redis, keys, 'x:old', 'cats')).toMatchObject({ days: 3, posts: 3 });
     // A post on a day already counted adds no day, and the old days still move.
@@ -198,6 +198,39 @@ describe('pipeline and read API', () => {
     // A later batch on a known day changes nothing; a new day counts.
     await store.apply(aggregate([post('f', 'new', 20005, ['cats']), post('g', 'new', 20006, ['dogs'])], P).values(), '1-0', '2-0', 20006 * DAY);
     expect([(await topicOf(redis, keys, 'x:new', 'cats'))?.days, (await topicOf(redis, keys, 'x:new', 'dogs'))?.days]).toEqual([2, 2]);
+  });
+
+  it('keeps a topic tagged on many days in a few bytes: six days a character where that is shorter than the list', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const DAY = 86_400_000;
+    const decode = decodeDays;
+    const daysPart = async (who: string) => ((await redis.hGet(keys.account(who), 't:cats')) ?? '').split('|')[5]!;
+    // 300 posts on 200 distinct days, out of order (137 is prime to 200), 100 days twice, in batches of 50.
+    const days = Array.from({ length: 300 }, (_, i) => 20000 + ((i * 137) % 200));
+    const post = (i: number, day: number) => ({ id: `md${i}`, network: 'x', type: 'post' as const, actor: 'daily', post: `md${i}`, topics: ['cats'], ts: day * DAY + 1000 });
+    const mirror = new MemoryState();
+    for (let b = 0; b < 6; b++) {
+      const deltas = aggregate(days.slice(b * 50, b * 50 + 50).map((d, k) => post(b * 50 + k, d)), P);
+      await store.apply(deltas.values(), b === 0 ? '' : `${b}-0`, `${b + 1}-0`, 20400 * DAY);
+      mirror.apply(deltas.values());
+    }
+    const part = await daysPart('x:daily');
+    expect(new Set(decode(part))).toEqual(new Set(days));
+    expect(decode(part)).toHaveLength(200);
+    expect(await topicOf(redis, keys, 'x:daily', 'cats')).toMatchObject({ posts: 300, days: 200 });
+    expect(mirror.snapshot('x:daily').topics.cats).toMatchObject({ posts: 300, days: 200 });
+    // 200 days listed would take 1,199 bytes; as bits, the first day and 200 / 6 characters.
+    expect(part.length).toBe('20000.'.length + Math.ceil(200 / 6));
+    // A day before the first, and a day far off: the shorter form each time, the count right.
+    await store.apply(aggregate([post(900, 19990)], P).values(), '6-0', '7-0', 20400 * DAY);
+    expect(new Set(decode(await daysPart('x:daily')))).toEqual(new Set([...days, 19990]));
+    expect((await daysPart('x:daily')).startsWith('19990.')).toBe(true);
+    // Two days years apart stay a list.
+    await store.apply(aggregate([post(901, 10), post(902, 20000)].map((e) => ({ ...e, actor: 'rare' })), P).values(), '7-0', '8-0', 20400 * DAY);
+    expect(await daysPart('x:rare')).toMatch(/^(10,20000|20000,10)$/);
+    expect(await topicOf(redis, keys, 'x:rare', 'cats')).toMatchObject({ days: 2 });
   });
 
   it('keeps endorsements in the account’s topic hash, once per endorser, topic and day, and moves the sets of an earlier version into it', async () => {
