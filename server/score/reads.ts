@@ -53,8 +53,7 @@ function entityOf(id: string, h: Record<string, string>, rank: number | null): E
     rank: rank === null ? null : rank + 1,
     components,
     topics: unpackTopics(h.topics),
-    // An account's record leaves 'u' out while it equals the account's last (or first) activity (WRITE).
-    updatedAt: new Date(Number(h.u ?? h.last ?? h.first ?? 0)).toISOString(),
+    updatedAt: new Date(Number(h.u ?? 0)).toISOString(),
   };
 }
 

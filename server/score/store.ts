@@ -259,8 +259,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
         for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
         for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
         const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
-        // '' for a field the record leaves out (WRITE deletes it): no qualified topics. An account's 'u' is its own last (or first)
-        // activity, which WRITE leaves out when the account hash holds the same.
+        // '' for a field the record leaves out (WRITE deletes it): no qualified topics.
         const fields: Record<string, string> = { topics: packTopics(r.topics), u: String(updated) };
         // An account's record never changes kind (person) or accounts (itself), and shares its account hash's name: readers take those as given.
         if (e.registered) Object.assign(fields, { name: e.name, kind: e.kind, accounts: JSON.stringify(e.accounts.map((a) => a.id)) });

@@ -88,7 +88,7 @@ for i = 3, #ARGV do
   -- The record's fields this write may set, read with those the script needs, so that only what changed is written.
   local given = {}
   for k, _ in pairs(w.fields) do given[#given + 1] = k end
-  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', 'hs', 'last', 'first', 'at', unpack(given))
+  local cur = redis.call('HMGET', sk, 's', 'scopes', 's0', 's0t', 'hm', 'hv', 'd', 'hs', 'at', unpack(given))
   local own = cur[1] or nil
   local prev = own
   if w.account and not cur[2] then prev = nil end
@@ -216,8 +216,9 @@ for i = 3, #ARGV do
     local d = math.floor((score - base) * 10 + 0.5)
     -- Only the fields whose values change are written (each one written also goes into the AOF); a
     -- field whose value is nil or '' is left out of the record (deleted if there). Left out: a movement
-    -- of 0 ('d'), no qualified topics, the newest minute ('hm') of a history kept in the field (its
-    -- last minute), and an account's 'u' while it equals the account's last (or first) activity.
+    -- of 0 ('d'), no qualified topics, and the newest minute ('hm') of a history kept in the field (its
+    -- last minute). ('u' stays: the account's last activity may move on before the record is read, and
+    -- the record says what its score covers.)
     local fields, gone = {}, {}
     local function put(f, v, was)
       if v == nil or v == '' then
@@ -232,14 +233,10 @@ for i = 3, #ARGV do
     put('s0t', s0[2], cur[4] or nil)
     if hsOut then put('hm', nil, cur[5] or nil) else put('hm', hm, cur[5] or nil) end
     put('hv', '3', cur[6] or nil)
-    for k, f in ipairs(given) do
-      local v = w.fields[f]
-      if f == 'u' and w.account and v == (cur[9] or cur[10] or nil) then v = nil end
-      put(f, v, cur[11 + k] or nil)
-    end
+    for k, f in ipairs(given) do put(f, w.fields[f], cur[9 + k] or nil) end
     put('hs', hsOut, cur[8] or nil)
     -- The clock it was scored at, which the decay sweep reads (SWEEP).
-    put('at', ARGV[2], cur[11] or nil)
+    put('at', ARGV[2], cur[9] or nil)
     if #fields > 0 then redis.call('HSET', sk, unpack(fields)) end
     if #gone > 0 then redis.call('HDEL', sk, unpack(gone)) end
   end

@@ -403,9 +403,9 @@ describe('pipeline and read API', () => {
     await store.rescoreDirty();
     const solo = await redis.hGetAll(keys.account('x:solo'));
     // Left out: no topic qualifies ('topics'), no movement yet ('d'), the newest minute of a history kept in the field
-    // ('hm'), the update time while it is the account's last activity ('u'), and the scopes every account is in.
-    expect(Object.keys(solo)).toEqual(expect.arrayContaining(['s', 'scopes', 's0', 's0t', 'hv', 'c', 'hs']));
-    for (const f of ['topics', 'd', 'hm', 'u']) expect(solo[f], f).toBeUndefined();
+    // ('hm'), and the scopes every account is in.
+    expect(Object.keys(solo)).toEqual(expect.arrayContaining(['s', 'scopes', 's0', 's0t', 'hv', 'c', 'hs', 'u', 'at']));
+    for (const f of ['topics', 'd', 'hm']) expect(solo[f], f).toBeUndefined();
     expect(solo.scopes).toBe('');
     expect(await redis.exists(keys.legacyScore('x:solo'))).toBe(0);
     const entity = await reads.entity('x:solo');
@@ -582,10 +582,8 @@ describe('pipeline and read API', () => {
     const renamed = await apply([profile('New Name', T0 + 1000)], T0);
     expect(renamed.s).toBe(first.s);
     expect(renamed.name).toBe('New Name');
-    // The time of the update is the account's last activity, which the account hash holds: the record leaves it out.
-    expect([first.u, renamed.u]).toEqual([undefined, undefined]);
-    expect((await createReads(redis, keys, store, P).entity('x:renamed'))!.updatedAt).toBe(new Date(T0 + 1000).toISOString());
-    expect({ ...renamed, name: first.name }).toEqual(first);
+    expect(renamed.u).toBe(String(T0 + 1000));
+    expect({ ...renamed, name: first.name, u: first.u }).toEqual(first);
     // Every field the write sets holds what a full write would have put there: the score moved, so do the components.
     const moved = await apply(Array.from({ length: 5 }, (_, k) => ({ id: `c${k}`, network: 'x', type: 'click', actor: `buyer${k}`, target: 'renamed', post: 'rp', ts: T0 + 2000 })), T0 + 2000);
     expect(Number(moved.s)).toBeGreaterThan(Number(first.s));
@@ -611,19 +609,11 @@ describe('pipeline and read API', () => {
     };
     const T = Date.UTC(2026, 0, 10, 12);
     const rec = () => redis.hGetAll(keys.account('x:r'));
-    // 'u' is left out while it equals the account's last activity (or its first, without a last)...
-    await redis.hSet(keys.account('x:r'), { first: String(T - 5000), last: String(T - 1000) });
-    await write('x:r', '10', { u: String(T - 1000), topics: '', c: '10' });
-    expect((await rec()).u).toBeUndefined();
-    // ...and written when an apply moved the account on after it was read, then left out again.
-    await redis.hSet(keys.account('x:r'), 'last', String(T));
-    await write('x:r', '10', { u: String(T - 1000), topics: '', c: '10' });
-    expect((await rec()).u).toBe(String(T - 1000));
-    await write('x:r', '10', { u: String(T), topics: '', c: '10' });
-    expect((await rec()).u).toBeUndefined();
-    await redis.hDel(keys.account('x:r'), 'last');
+    // 'u' is the activity the score covers, kept even when an apply has moved the account on since (the API's
+    // updatedAt, from which live clients measure how late an update is).
+    await redis.hSet(keys.account('x:r'), { first: String(T - 5000), last: String(T) });
     await write('x:r', '10', { u: String(T - 5000), topics: '', c: '10' });
-    expect((await rec()).u).toBeUndefined();
+    expect((await rec()).u).toBe(String(T - 5000));
     // Topics: '' is none, left out; a record that had some loses the field.
     await write('x:r', '10', { u: String(T - 5000), topics: 'cats|50|2|2|3|0', c: '10' }, { global: '10', 'network:x': '10', 'topic:cats': '50' });
     expect(await rec()).toMatchObject({ topics: 'cats|50|2|2|3|0', scopes: 'topic:cats' });
