@@ -101,7 +101,8 @@ function changes(d: AccountDelta): Partial<AccountDelta> {
  */
 function byHandle(id: string, weights: Record<string, number>): Record<string, number> {
   const cut = id.indexOf(':') + 1;
-  const out: Record<string, number> = {};
+  // No prototype: a handle such as '__proto__' is a key like any other.
+  const out = Object.create(null) as Record<string, number>;
   for (const k in weights) out[k.slice(cut)] = weights[k]!;
   return out;
 }

@@ -32,6 +32,13 @@ describe('deltaArgs', () => {
     expect(args).toHaveLength(3);
   });
 
+  it('sends engagers by handle, the account\'s network left out, whatever the handle', () => {
+    const args = deltaArgs(aggregate([like('1', 'fan', 1000), like('2', '__proto__', 1000), like('3', 'did:plc:q', 1000)], P).values());
+    const star = JSON.parse(args.find((a) => a.startsWith('{'))!);
+    expect(Object.keys(star.engagerWeights).sort()).toEqual(['__proto__', 'did:plc:q', 'fan']);
+    expect(Object.values(star.engagerWeights).every((w) => typeof w === 'number' && w > 0)).toBe(true);
+  });
+
   it('sends a non-finite amount as 0 (JSON has no Infinity, and a null would fail the batch for ever), and leaves text alone', () => {
     const deltas = aggregate([like('1', 'fan', 1000), { id: '2', network: 'x', type: 'profile', actor: 'star', name: 'null and void', followers: 10, ts: 1000 }], P);
     const star = deltas.get('x:star')!;
