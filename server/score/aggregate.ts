@@ -92,20 +92,30 @@ export interface AccountDelta {
 /** Engagement without a post id is pooled under this key. */
 export const NO_POST = '-';
 
+/**
+ * A map keyed by what producers send (post ids, handles): an object without a
+ * prototype, so that an id such as `__proto__` is a key like any other (on a
+ * plain object it would be its prototype, and one event could stop the
+ * scorer for good). It goes to APPLY as JSON like any object.
+ */
+function byKey<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function newDelta(id: string, ts: number): AccountDelta {
   return {
     id,
     first: ts,
     last: 0,
     follows: 0,
-    posts: {},
-    postTopics: {},
-    authored: {},
+    posts: byKey(),
+    postTopics: byKey(),
+    authored: byKey(),
     outcomes: 0,
     endorsements: [],
     received: 0,
     engagers: [],
-    engagerWeights: {},
+    engagerWeights: byKey(),
   };
 }
 

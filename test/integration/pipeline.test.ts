@@ -99,6 +99,24 @@ describe('pipeline and read API', () => {
     expect((await fetch(`${t.url}/docs`)).status).toBe(200);
   });
 
+  it('scores posts and handles named like an object\'s own properties (__proto__, constructor) as any other', async () => {
+    let sent = t.app.pipeline!.stats.eventsScored;
+    const events = [
+      { id: 'pr1', network: 'x', type: 'post', actor: 'constructor', post: '__proto__', topics: ['cats'], ts: ts(30) },
+      { id: 'pr2', network: 'x', type: 'like', actor: '__proto__', target: 'constructor', post: '__proto__', ts: ts(29) },
+      { id: 'pr3', network: 'x', type: 'reply', actor: 'toString', target: 'constructor', post: '__proto__', ts: ts(29) },
+      { id: 'pr4', network: 'x', type: 'share', actor: 'hasOwnProperty', target: 'constructor', post: 'constructor', ts: ts(29) },
+    ];
+    expect((await postEvents(t.url, events)).body.accepted).toBe(events.length);
+    sent += events.length;
+    await scored(t, sent);
+    expect(t.app.pipeline!.stats.lastError).toBeNull();
+    const ex = await (await fetch(`${t.url}/api/entities/x:constructor/explain`)).json();
+    expect(ex.posts.map((p: { post: string }) => p.post).sort()).toEqual(['__proto__', 'constructor']);
+    expect(ex.engagers.map((e: { engager: string }) => e.engager).sort()).toEqual(['x:__proto__', 'x:hasOwnProperty', 'x:toString']);
+    expect(({} as Record<string, unknown>).e).toBeUndefined();
+  });
+
   it('the apply refuses a batch whose watermark is stale, so a redelivered batch never counts twice', async () => {
     const keys = makeKeys(testPrefix());
     const store = createScoreStore(redis, keys, modelParams(30));
