@@ -18,7 +18,8 @@ import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 import { PERSON_SCOPE } from './boards.js';
-import { ENGAGER_SCALE, HLL_FIELD_MAX, TOPIC_LUA } from './scripts.js';
+import { ENGAGER_SCALE, HLL_FIELD_MAX } from './scripts.js';
+import { TOPIC_LUA } from './topic-field.js';
 import { HISTORY_FIELD_MAX, HISTORY_LUA } from './write-scripts.js';
 import { isAccountId } from './store.js';
 
