@@ -20,7 +20,7 @@ import { Script } from '../infra/script.js';
 import { PERSON_SCOPE } from './boards.js';
 import { ENGAGER_SCALE, HLL_FIELD_MAX } from './scripts.js';
 import { TOPIC_LUA } from './topic-field.js';
-import { HISTORY_FIELD_MAX, HISTORY_LUA } from './write-scripts.js';
+import { HISTORY_FIELD_MAX, HISTORY_LUA, RECORD_KEY_LUA } from './write-scripts.js';
 import { isAccountId } from './store.js';
 
 /** What `meta`'s `legacy` says once each version's leftovers are gone. */
@@ -47,6 +47,10 @@ export async function dropLegacyKeys(redis: RedisClient, keys: Keys): Promise<nu
   return dropped;
 }
 
+/** What `meta`'s marks of the moves below say once done (`records`, `posts`; `accounts`, `scored`). */
+const MOVED_0_8 = '0.8';
+const MOVED_0_11 = '0.11';
+
 /**
  * Moves what versions before 0.8 kept in keys of their own into the hashes
  * this version reads, before a scorer applies anything: each account's post
@@ -61,12 +65,10 @@ export async function moveEarlierLayouts(redis: RedisClient, keys: Keys): Promis
     posts: await moveAll(redis, keys, 'posts', MOVED_0_8, keys.posts(''), MOVE_POSTS, () => true),
     records: await moveAll(redis, keys, 'records', MOVED_0_8, keys.legacyScore(''), MOVE_RECORDS, isAccountId),
     // After the records: an account's score record is then in its account hash, which this leaves as it is.
-    accounts: await moveAll(redis, keys, 'accounts', MOVED_ACCOUNTS, keys.account(''), PACK_ACCOUNTS, isAccountId),
+    accounts: await moveAll(redis, keys, 'accounts', MOVED_0_11, keys.account(''), PACK_ACCOUNTS, isAccountId),
     scored: await moveScoredAt(redis, keys),
   };
 }
-
-const MOVED_0_11 = '0.11';
 
 /**
  * MOVE_SCORED: KEYS = [meta]; ARGV = [key base, id, time, id, time...]. Each
@@ -76,11 +78,10 @@ const MOVED_0_11 = '0.11';
  */
 const MOVE_SCORED = new Script(`
 local B = ARGV[1]
+${RECORD_KEY_LUA}
 local moved = 0
 for i = 2, #ARGV, 2 do
-  local id = ARGV[i]
-  local key = B .. 'es:' .. id
-  if string.find(id, ':', 1, true) then key = B .. 'a:' .. id end
+  local key = recordKey(B, ARGV[i])
   if redis.call('HEXISTS', key, 's') == 1 then redis.call('HSET', key, 'at', ARGV[i + 1]); moved = moved + 1 end
 end
 return moved
@@ -112,10 +113,6 @@ async function moveAll(redis: RedisClient, keys: Keys, mark: string, done: strin
   await redis.hSet(keys.meta, mark, done);
   return moved;
 }
-
-const MOVED_0_8 = '0.8';
-/** The account layout a scorer's start moves to (PACK_ACCOUNTS), in `meta`'s `accounts`. */
-const MOVED_ACCOUNTS = '0.11';
 
 /**
  * PACK_ACCOUNTS: KEYS = [meta]; ARGV = [key base, account id...]. Each

@@ -249,6 +249,17 @@ return prevs
 `);
 
 /**
+ * Lua: the key of an entity's score record in key base B, as `Keys.score`
+ * gives it (an account id holds the network's ':', an entity id never does).
+ */
+export const RECORD_KEY_LUA = `
+local function recordKey(B, id)
+  if string.find(id, ':', 1, true) then return B .. 'a:' .. id end
+  return B .. 'es:' .. id
+end
+`;
+
+/**
  * SWEEP: KEYS = [global board, dirty, meta]; ARGV = [key base, stale before
  * (an event time), most entries to look at, most to mark]. Walks `global`
  * (every scored entity is on it) with ZSCAN from the cursor that `meta`'s
@@ -262,6 +273,7 @@ return prevs
  */
 export const SWEEP = new Script(`
 local B = ARGV[1]
+${RECORD_KEY_LUA}
 local before, budget, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cursor = redis.call('HGET', KEYS[3], 'sweep') or '0'
 local seen, stale = 0, {}
@@ -272,9 +284,7 @@ repeat
   for i = 1, #items, 2 do
     if #stale >= limit then break end
     local id = items[i]
-    local key = B .. 'es:' .. id
-    if string.find(id, ':', 1, true) then key = B .. 'a:' .. id end
-    local at = tonumber(redis.call('HGET', key, 'at') or '')
+    local at = tonumber(redis.call('HGET', recordKey(B, id), 'at') or '')
     if not at or at < before then stale[#stale + 1] = id end
   end
   seen = seen + #items / 2
