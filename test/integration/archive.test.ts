@@ -90,8 +90,8 @@ describe('the archive', () => {
     for (let i = 0; i < first.length; i += 500) await postEvents(t.url, first.slice(i, i + 500));
     await drained(t);
 
-    // Small chunks and segments, so that the archive has several of each.
-    const opts = { redis, keys, dir, log: silent, manual: true, chunk: 700, segmentBytes: 20_000 };
+    // Small chunks and segments, so that the archive has several of each; a round reads in slices (300, 300, 100).
+    const opts = { redis, keys, dir, log: silent, manual: true, chunk: 700, slice: 300, segmentBytes: 20_000 };
     const a = startArchiver({ ...opts, instance: 'a' });
     expect(await catchUp(a)).toBe(first.length);
     const segments = listSegments(dir);
