@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
-import { countOption, fmt, fmtCores } from './lib.js';
+import { countOption, fmt, fmtCores, fmtLoop } from './lib.js';
 
 const { values } = parseArgs({ options: { rate: { type: 'string' }, seconds: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -21,7 +21,8 @@ if (values.help) {
 
   --rate N      background events offered per second (default 10,000)
   --seconds N   how long the load and the probes run (default 30)
-  Prints event → socket.io client latency p50 / p95 / p99, the probes, the rate achieved and the cores used.`);
+  Prints event → socket.io client latency p50 / p95 / p99, the probes, the rate achieved, how late
+  the server's event loop ran (p99 and most) and the cores used.`);
   process.exit(0);
 }
 const RATE = countOption('rate', values.rate, 10_000);
@@ -33,7 +34,8 @@ try {
   const ms = (x: number) => (Number.isFinite(x) ? fmt(x) : `> ${fmt(PROBE_TIMEOUT_MS)}`);
   const late = r!.late ? `, ${r!.late} later than ${fmt(PROBE_TIMEOUT_MS)} ms` : '';
   const refused = r!.refused ? `, ${r!.refused} refused (503)` : '';
-  console.log(`${fmt(RATE)}/s offered (${fmt(r!.achieved)}/s achieved) for ${SECONDS} s: p50 / p95 / p99 ${ms(r!.p50)} / ${ms(r!.p95)} / ${ms(r!.p99)} ms, ${r!.samples} probes${late}${refused}; cores used: ${fmtCores(r!.cores)}`);
+  const loop = fmtLoop(r!.loop) ? `; ${fmtLoop(r!.loop)}` : '';
+  console.log(`${fmt(RATE)}/s offered (${fmt(r!.achieved)}/s achieved) for ${SECONDS} s: p50 / p95 / p99 ${ms(r!.p50)} / ${ms(r!.p95)} / ${ms(r!.p99)} ms, ${r!.samples} probes${late}${refused}${loop}; cores used: ${fmtCores(r!.cores)}`);
 } finally {
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@
  */
 import { io as connect } from 'socket.io-client';
 import type { UpdateMessage } from '../shared/live.js';
-import { coresOver, demoEvents, median, ndjsonChunks, paced, percentile, sleep, startServer, type Cores } from './lib.js';
+import { coresOver, demoEvents, loopDelayMs, median, ndjsonChunks, paced, percentile, sleep, startServer, type Cores } from './lib.js';
 
 export interface LatencyResult {
   load: number;
@@ -29,6 +29,8 @@ export interface LatencyResult {
   refused: number;
   /** Cores used while the load was offered. */
   cores: Cores;
+  /** The server's event loop delay over the window, ms: how long work held it (NaN from a server without the metric). */
+  loop: { p99: number; max: number };
 }
 
 export const PROBE_TIMEOUT_MS = 5000;
@@ -57,6 +59,7 @@ export async function runLatency(redisUrl: string, redisPid: number | undefined,
     const chunks = ndjsonChunks(background.slice(0, perTick * 10 * seconds), perTick);
     let sent = 0;
     const cores = coresOver(redisPid, server.pid);
+    await loopDelayMs(server.url);
     const t0 = performance.now();
     const feeder = paced(seconds, 100, async (i) => {
       const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: chunks[i] });
@@ -97,7 +100,8 @@ export async function runLatency(redisUrl: string, redisPid: number | undefined,
     );
     await feeder;
     const elapsed = (performance.now() - t0) / 1000;
-    out.push({ load, achieved: sent / elapsed, p50: median(samples), p95: percentile(samples, 95), p99: percentile(samples, 99), samples: samples.length, late, refused, cores: cores() });
+    const loop = await loopDelayMs(server.url);
+    out.push({ load, achieved: sent / elapsed, p50: median(samples), p95: percentile(samples, 95), p99: percentile(samples, 99), samples: samples.length, late, refused, cores: cores(), loop });
     socket.disconnect();
     await server.stop();
   }

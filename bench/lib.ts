@@ -92,6 +92,16 @@ export async function metric(url: string, name: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** The server's event loop delay since the previous scrape of /metrics (which starts the next window), ms. */
+export async function loopDelayMs(url: string): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  return { p99: get('resonance_event_loop_delay_p99_seconds'), max: get('resonance_event_loop_delay_max_seconds') };
+}
+
+/** `loopDelayMs`'s numbers as the tables print them; empty for a server without the metric. */
+export const fmtLoop = (l: { p99: number; max: number }) => (Number.isFinite(l.max) ? `the server's event loop late by ${fmt(l.p99, 1)} ms at p99, ${fmt(l.max, 1)} at most` : '');
+
 /** Resident memory of a process, bytes (Linux). */
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

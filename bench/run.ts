@@ -21,7 +21,7 @@ import { archiveDirFor } from '../server/score/archive.js';
 import * as APPLY_SCRIPTS from '../server/score/scripts.js';
 import * as WRITE_SCRIPTS from '../server/score/write-scripts.js';
 import { Script } from '../server/infra/script.js';
-import { benchArchiveDir, commandProfile, coresOver, demoEvents, dropPrefix, fmt, fmtCores, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
+import { benchArchiveDir, commandProfile, coresOver, demoEvents, dropPrefix, fmt, fmtCores, fmtLoop, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
@@ -343,7 +343,7 @@ try {
     // A percentile that falls on a probe answered late (or never) is shown as more than the wait.
     const ms = (x: number) => (x === Infinity ? `> ${fmt(PROBE_TIMEOUT_MS)}` : fmt(x));
     for (const l of lat) {
-      const counts = [`${l.samples} probes`, ...(l.late ? [`${l.late} later than ${fmt(PROBE_TIMEOUT_MS)} ms`] : []), ...(l.refused ? [`${l.refused} refused (503)`] : []), `cores used: ${fmtCores(l.cores)}`].join(', ');
+      const counts = [`${l.samples} probes`, ...(l.late ? [`${l.late} later than ${fmt(PROBE_TIMEOUT_MS)} ms`] : []), ...(l.refused ? [`${l.refused} refused (503)`] : []), ...(fmtLoop(l.loop) ? [fmtLoop(l.loop)] : []), `cores used: ${fmtCores(l.cores)}`].join(', ');
       row([`latency at ${fmt(l.load)}/s offered (${fmt(l.achieved)}/s achieved): p50 / p95 / p99 ms`, `${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)}`, counts, '']);
     }
   }

@@ -1,5 +1,6 @@
 /** Liveness, readiness and Prometheus metrics. */
 import type { FastifyPluginAsync } from 'fastify';
+import { createHistogram, performance } from 'node:perf_hooks';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
@@ -25,7 +26,22 @@ async function scoringDelay(redis: RedisClient, keys: Keys): Promise<number> {
   return Math.max(0, Date.now() - Number(oldest.slice(0, oldest.indexOf('-')))) / 1000;
 }
 
+const LOOP_SAMPLE_MS = 10;
+
 const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges: Gauges }> = async (app, { redis, keys, gauges }) => {
+  // How late the event loop runs a timer due every LOOP_SAMPLE_MS, in µs, since the last scrape: work that
+  // holds the loop (a big reply to parse, a long synchronous loop) delays every request and update.
+  // (perf_hooks' monitorEventLoopDelay drops the first interval after a reset, so the timer is ours.)
+  const loopDelay = createHistogram();
+  let tick = performance.now();
+  const sampler = setInterval(() => {
+    const now = performance.now();
+    loopDelay.record(Math.max(1, Math.round((now - tick - LOOP_SAMPLE_MS) * 1000)));
+    tick = now;
+  }, LOOP_SAMPLE_MS);
+  sampler.unref();
+  app.addHook('onClose', async () => clearInterval(sampler));
+
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ ok: true }));
 
   app.get('/readyz', { schema: { summary: 'Readiness: Redis reachable and pipeline running', tags: ['health'] } }, async (_req, reply) => {
@@ -76,6 +92,11 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_archive_blocked', 'gauge', '1 while archiving is paused because the archive on disk is missing or damaged (the log says why).', a.blocked ? 1 : 0);
     }
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
+    // Recorded in µs (1 at least); an empty histogram reports 0.
+    const delay = (us: number) => (loopDelay.count > 0 ? us / 1e6 : 0);
+    metric('resonance_event_loop_delay_p99_seconds', 'gauge', 'How late the event loop ran a timer due every 10 ms, 99th percentile since the previous scrape.', delay(loopDelay.percentile(99)));
+    metric('resonance_event_loop_delay_max_seconds', 'gauge', 'How late the event loop ran a timer due every 10 ms, the most since the previous scrape.', delay(loopDelay.max));
+    loopDelay.reset();
     // What Redis knows: left out while it cannot be reached (the process's own counters above still answer).
     metric('resonance_redis_up', 'gauge', '1 while the connection to Redis is ready.', redis.isReady ? 1 : 0);
     if (redis.isReady) {

@@ -93,6 +93,21 @@ describe('pipeline and read API', () => {
     expect(metrics).toMatch(/^resonance_stream_lag \d+$/m);
     expect(metrics).toMatch(/^resonance_stream_pending 0$/m);
     expect(metrics).toMatch(/^resonance_scoring_delay_seconds 0$/m);
+    // The event loop's delay since the previous scrape: a 150 ms hold shows in the next scrape, and not in the one after.
+    const hold = Date.now();
+    while (Date.now() - hold < 150);
+    const loop = async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      return { p99: get('resonance_event_loop_delay_p99_seconds'), max: get('resonance_event_loop_delay_max_seconds') };
+    };
+    const held = await loop();
+    expect(held.max).toBeGreaterThanOrEqual(0.13);
+    expect(held.p99).toBeGreaterThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, 100));
+    const after = await loop();
+    expect(after.max).toBeLessThan(0.13);
+    expect(after.p99).toBeLessThanOrEqual(after.max);
     const doc = await (await fetch(`${t.url}/docs/json`)).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/events', '/api/entities/{id}', '/api/leaderboard', '/healthz', '/readyz']));
     expect(doc.paths['/api/events'].post.requestBody.content['application/json'].schema.oneOf[0].properties.network.pattern).toBe('^[a-z0-9][a-z0-9-]{0,31}$');
