@@ -7,6 +7,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import {
   ActivityEventSchema,
+  isWellFormed,
   MAX_FUTURE_MS,
   REJECT_CODES,
   topicSlug,
@@ -38,6 +39,9 @@ const ONLY_ON: Record<'followers' | 'name' | 'value', ReadonlySet<string>> = {
  * Validates one event and normalises it (`ts` to epoch ms). `now` is the
  * receiving clock, against which "at most 5 minutes in the future" is judged.
  */
+/** The event's free-text fields (the others have patterns), each a string or a list of them. */
+const TEXT_FIELDS = ['id', 'actor', 'target', 'post', 'name', 'topics'] as const;
+
 export function validateEvent(input: unknown, now: number): ValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return reject(REJECT_CODES.notAnObject, 'an event must be a JSON object');
@@ -56,6 +60,11 @@ export function validateEvent(input: unknown, now: number): ValidationResult {
     return reject(REJECT_CODES.invalidField, `"${first.path.replace(/^\//, '') || field}": ${first.message}`);
   }
   const e = input as ActivityEvent;
+  for (const field of TEXT_FIELDS) {
+    const v = (e as Record<string, unknown>)[field];
+    const list = typeof v === 'string' ? [v] : Array.isArray(v) ? (v as string[]) : [];
+    if (!list.every(isWellFormed)) return reject(REJECT_CODES.invalidField, `"${field}" is not well-formed Unicode: it holds half of a surrogate pair`);
+  }
   if (!UNTARGETED_TYPES.has(e.type) && e.target === undefined) {
     return reject(REJECT_CODES.targetRequired, `"target" is required on a ${e.type} event`);
   }

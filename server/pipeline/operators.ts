@@ -6,6 +6,7 @@
 import { bufferTime, filter, map, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
 import { aggregate, type AccountDelta, type StreamEvent } from '../score/aggregate.js';
 import type { ModelParams } from '../score/model.js';
+import { wellFormed } from '../../shared/event.js';
 
 /**
  * A raw stream entry: its id, the JSON of its `e` field, its `q` field (the
@@ -42,11 +43,24 @@ export interface AggregatedBatch extends Omit<Batch, 'events'> {
   clock: number;
 }
 
-/** Decodes one entry; an entry that cannot be read gets a null event. */
+function repairText(event: StreamEvent): void {
+  const e = event as unknown as Record<string, unknown>;
+  for (const field of ['id', 'actor', 'target', 'post', 'name'] as const) if (typeof e[field] === 'string') e[field] = wellFormed(e[field]);
+  if (Array.isArray(e.topics)) e.topics = e.topics.map((t: unknown) => (typeof t === 'string' ? wellFormed(t) : t));
+}
+
+/**
+ * Decodes one entry; an entry that cannot be read gets a null event. Ingest
+ * refuses strings that are not well-formed Unicode since 0.11.1; one that an
+ * earlier version let into the log has each lone surrogate replaced by
+ * U+FFFD (as Redis stored its keys), since the scripts cannot decode it. Only
+ * entries whose JSON holds an escaped surrogate are looked at.
+ */
 export function decodeEntry({ id, json, q, f }: RawEntry): DecodedEntry {
   try {
     const event = JSON.parse(json) as StreamEvent;
     if (typeof event !== 'object' || event === null) return { id, event: null };
+    if (json.includes('\\ud') || json.includes('\\uD')) repairText(event);
     if (q !== undefined && Number.isFinite(Number(q))) event.q = Number(q);
     if (f) {
       const first = Number(f);

@@ -132,6 +132,46 @@ describe('pipeline and read API', () => {
     expect(({} as Record<string, unknown>).e).toBeUndefined();
   });
 
+  it('refuses strings that are not well-formed Unicode (a lone surrogate), which would stop the scorer, and scores what comes after', async () => {
+    let sent = t.app.pipeline!.stats.eventsScored;
+    const lone = '\ud800';
+    const bad = [
+      { id: 'ls1', network: 'x', type: 'like', actor: `a${lone}`, target: 'lonely', post: 'lp', ts: ts(20) },
+      { id: 'ls2', network: 'x', type: 'like', actor: 'b', target: `t${lone}`, post: 'lp', ts: ts(20) },
+      { id: 'ls3', network: 'x', type: 'like', actor: 'c', target: 'lonely', post: `p${lone}`, ts: ts(20) },
+      { id: 'ls4', network: 'x', type: 'profile', actor: 'lonely', name: `N\udc00ame`, ts: ts(20) },
+      { id: `ls5${lone}`, network: 'x', type: 'like', actor: 'd', target: 'lonely', post: 'lp', ts: ts(20) },
+      { id: 'ls6', network: 'x', type: 'post', actor: 'lonely', post: 'lp', topics: [`cats${lone}`], ts: ts(20) },
+    ];
+    const good = { id: 'ls7', network: 'x', type: 'reply', actor: 'e', target: 'lonely', post: 'lp', ts: ts(19) };
+    const r = await postEvents(t.url, [...bad, good]);
+    expect(r.status).toBe(202);
+    expect(r.body.accepted).toBe(1);
+    expect(r.body.rejected.map((x: { index: number }) => x.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const x of r.body.rejected) {
+      expect(x.code).toBe('invalid_field');
+      expect(x.message).toMatch(/not well-formed Unicode/);
+    }
+    expect(r.body.rejected[1].message).toMatch(/^"target"/);
+    // Pairs of surrogates (an emoji) are well-formed and accepted.
+    expect((await postEvents(t.url, [{ id: 'ls8', network: 'x', type: 'like', actor: 'f\ud83d\ude00', target: 'lonely', post: 'lp', ts: ts(19) }])).body.accepted).toBe(1);
+    sent += 2;
+    await scored(t, sent);
+    expect(t.app.pipeline!.stats.lastError).toBeNull();
+    expect((await fetch(`${t.url}/api/entities/x:lonely`)).status).toBe(200);
+
+    // One that an earlier version let into the log is scored with U+FFFD in its place, and stops nothing.
+    const keys = makeKeys(t.prefix);
+    const old = { ...bad[0]!, id: 'ls9', actor: `old${lone}`, target: `older${lone}`, post: `p${lone}`, ts: ts(18) };
+    await redis.xAdd(keys.stream, '*', { e: JSON.stringify(old), q: '1', f: '' });
+    expect((await postEvents(t.url, [{ ...good, id: 'ls10' }])).body.accepted).toBe(1);
+    sent += 2;
+    await scored(t, sent);
+    expect(t.app.pipeline!.stats.lastError).toBeNull();
+    const older = await (await fetch(`${t.url}/api/entities/${encodeURIComponent('x:older\ufffd')}/explain`)).json();
+    expect(older.engagers.map((e: { engager: string }) => e.engager)).toEqual(['x:old\ufffd']);
+  });
+
   it('the apply refuses a batch whose watermark is stale, so a redelivered batch never counts twice', async () => {
     const keys = makeKeys(testPrefix());
     const store = createScoreStore(redis, keys, modelParams(30));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPES, REJECT_CODES, topicSlug, type ActivityEvent } from '../../shared/event.js';
+import { EVENT_TYPES, isWellFormed, REJECT_CODES, topicSlug, wellFormed, type ActivityEvent } from '../../shared/event.js';
 import { validateEvent } from '../../shared/validate.js';
 import { parseJsonBody, parseNdjson } from '../../server/ingest/routes.js';
 import { UnparsableItem } from '../../server/ingest/ingest.js';
@@ -35,6 +35,29 @@ describe('event schema v1', () => {
     }
     expect(validateEvent({ ...base, type: 'post', ts: 1764000000000 }, NOW)).toMatchObject({ ok: true, event: { ts: 1764000000000 } });
     expect(validateEvent({ ...base, type: 'post', ts: '2026-11-25T12:30:00+01:00' }, NOW)).toMatchObject({ ok: true, event: { ts: Date.UTC(2026, 10, 25, 11, 30) } });
+  });
+
+  it('rejects text that is not well-formed Unicode (half a surrogate pair) in any free-text field, and accepts pairs', () => {
+    const halves = ['\ud800', '\udbff', '\udc00', '\udfff', 'a\ud83d', '\ude00b', '\ude00\ud83d'];
+    for (const h of halves) {
+      expect(isWellFormed(h)).toBe(false);
+      expect(isWellFormed(wellFormed(h))).toBe(true);
+      expect(code({ ...base, type: 'like', actor: h, target: 'bob', post: 'p1' })).toBe(REJECT_CODES.invalidField);
+      expect(code({ ...base, type: 'like', target: h, post: 'p1' })).toBe(REJECT_CODES.invalidField);
+      expect(code({ ...base, type: 'like', target: 'bob', post: h })).toBe(REJECT_CODES.invalidField);
+      expect(code({ ...base, id: h, type: 'like', target: 'bob', post: 'p1' })).toBe(REJECT_CODES.invalidField);
+      expect(code({ ...base, type: 'profile', name: h })).toBe(REJECT_CODES.invalidField);
+      expect(code({ ...base, type: 'post', post: 'p1', topics: ['ai', `x${h}`] })).toBe(REJECT_CODES.invalidField);
+    }
+    const r = validateEvent({ ...base, type: 'like', target: 'b\ud800ob', post: 'p1' }, NOW);
+    expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/^"target" is not well-formed Unicode/) });
+    expect(wellFormed('a\ud800b\udc00')).toBe('a\ufffdb\ufffd');
+    // Pairs (emoji and other characters beyond the BMP) are text like any other.
+    for (const ok of ['\ud83d\ude00', 'zoë', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '']) {
+      expect(isWellFormed(ok)).toBe(true);
+      expect(wellFormed(ok)).toBe(ok);
+    }
+    expect(code({ ...base, type: 'like', actor: 'al\ud83d\ude00ce', target: 'b😀b', post: 'p😀' })).toBeNull();
   });
 
   it('rejects each kind of bad input with a stable code', () => {
