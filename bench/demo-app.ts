@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import app from '../server/app.js';
+import app, { SERVER_OPTIONS } from '../server/app.js';
 import { startDemo } from '../server/ingest/demo.js';
 import { startRedisServer, type RedisServerHandle } from '../server/infra/redis-server.js';
 
@@ -27,7 +27,7 @@ export const DEMO_PREFIX = '{m}';
 export async function scoreDemo(opts: { accounts: number; events: number; persistence: 'aof' | 'none'; redisArgs?: string[]; historyDays?: number }): Promise<ScoredDemo> {
   const dir = mkdtempSync(join(tmpdir(), 'resonance-demo-bench-'));
   const redis = await startRedisServer({ dir, persistence: opts.persistence, extra: opts.redisArgs });
-  const f = Fastify({ logger: false });
+  const f = Fastify({ ...SERVER_OPTIONS, logger: false });
   await f.register(app, { redisUrl: redis.url, keyPrefix: DEMO_PREFIX, ingestKeys: [], adminKey: undefined, embedOrigins: [], halfLifeDays: 30, dedupeWindowSec: 600, roles: new Set(['ingest', 'score', 'push'] as const), batchMaxSize: 1000, batchMaxWaitMs: 25, writeEveryMs: 100, webDir: '/nonexistent' });
   await f.listen({ port: 0 });
   const stop = startDemo(f.ingest!, { rate: 0, seed: 42, accounts: opts.accounts, historyEvents: opts.events, historyDays: opts.historyDays, register: (e) => f.entities.put(e.id, e) });

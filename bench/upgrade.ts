@@ -18,7 +18,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import app from '../server/app.js';
+import app, { SERVER_OPTIONS } from '../server/app.js';
 import { makeKeys } from '../server/infra/keys.js';
 import { connectRedis } from '../server/infra/redis.js';
 import { moveEarlierLayouts } from '../server/score/legacy.js';
@@ -90,7 +90,7 @@ const moved = await moveEarlierLayouts(redis, makeKeys(older.DEMO_PREFIX));
 const seconds = (performance.now() - t0) / 1000;
 console.log(`moved ${JSON.stringify(moved)} in ${seconds.toFixed(1)} s; used_memory ${(used0 / 1e6).toFixed(1)} → ${((await used()) / 1e6).toFixed(1)} MB`);
 
-const f = Fastify({ logger: false });
+const f = Fastify({ ...SERVER_OPTIONS, logger: false });
 await f.register(app, { redisUrl: demo.redis.url, keyPrefix: older.DEMO_PREFIX, ingestKeys: [], adminKey: undefined, embedOrigins: [], halfLifeDays: 30, dedupeWindowSec: 600, roles: new Set(['ingest', 'score', 'push'] as const), batchMaxSize: 1000, batchMaxWaitMs: 25, writeEveryMs: 100, webDir: '/nonexistent' });
 await f.listen({ port: 0, host: '127.0.0.1' });
 // Whatever the older version left dirty is written by this one's first score write.

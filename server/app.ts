@@ -56,6 +56,15 @@ declare module 'fastify' {
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/web, whether running from sources (server/) or from the build (dist/server/). */
+/**
+ * Fastify's server options that every process serving the app needs. An
+ * account id (a network, ':', a handle of up to 100 characters) is a path
+ * parameter of the API and the pages, and Fastify answers 414 for a
+ * parameter longer than `maxParamLength` (100 by default), counted as sent:
+ * percent-encoded, one character of a handle takes up to 12.
+ */
+export const SERVER_OPTIONS = { forceCloseConnections: true, maxParamLength: 2048 } as const;
+
 export function defaultWebDir(): string {
   const candidates = [resolve(here, '../dist/web'), resolve(here, '../web')];
   return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;

@@ -4,7 +4,7 @@
  */
 import Fastify from 'fastify';
 import { resolve } from 'node:path';
-import app from './app.js';
+import app, { SERVER_OPTIONS } from './app.js';
 import { ConfigError, HELP, isLoopback, loadConfig } from './config.js';
 import { isOpen } from './infra/auth.js';
 import { DataDirBusyError, RedisServerMissingError, startRedisServer, type RedisServerHandle } from './infra/redis-server.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const fastify = Fastify({ logger: { level: config.logLevel }, forceCloseConnections: true });
+  const fastify = Fastify({ ...SERVER_OPTIONS, logger: { level: config.logLevel } });
 
   let privateRedis: RedisServerHandle | null = null;
   let redisUrl = config.redisUrl;

@@ -2,7 +2,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import app, { type AppOptions } from '../../server/app.js';
+import app, { SERVER_OPTIONS, type AppOptions } from '../../server/app.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -35,7 +35,7 @@ export function appOptions(overrides: Partial<AppOptions> = {}): AppOptions {
 export async function startApp(overrides: Partial<AppOptions> & { port?: number } = {}): Promise<TestApp> {
   const { port: wanted = 0, ...rest } = overrides;
   const opts = appOptions(rest);
-  const fastify = Fastify({ logger: false, forceCloseConnections: true });
+  const fastify = Fastify({ ...SERVER_OPTIONS, logger: false });
   await fastify.register(app, opts);
   await fastify.listen({ port: wanted, host: '127.0.0.1' });
   const addr = fastify.server.address();
