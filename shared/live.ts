@@ -60,7 +60,8 @@ export type IngestAck =
   | { type: 'ack'; accepted: number; duplicates: number; rejected: { index: number; code: string; message: string }[] }
   | { type: 'error'; error: { code: string; message: string } };
 
-const ENTITY_ID = /^[^\s]{1,200}$/;
+/** An entity or account id: any text (a handle may hold spaces and newlines), as the API reads it; an account id is at most 133 characters. */
+const ENTITY_ID = /^[\s\S]{1,200}$/;
 const SCOPE = new RegExp(SCOPE_PATTERN);
 
 const TOP = /^(.*):top([1-9][0-9]{0,2})$/;

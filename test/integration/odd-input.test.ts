@@ -9,8 +9,11 @@
  * `__proto__`, and half of a surrogate pair.)
  */
 import fc from 'fast-check';
+import { io as connect } from 'socket.io-client';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../../shared/event.js';
+import type { SubscribeAck } from '../../shared/live.js';
 import { postEvents, startApp, until, type TestApp } from '../helpers/app.js';
 
 const ODD = ['|', ',', ':', ';', '%', '%d', '.-', '(.-)', '[', ']', '^', '$', '*', '"', "'", '\\', '\\u0041', '\n', '\t', '\u0000', ' ', '-', 'T|x:a|1', 'p|a|b', 'k|1|ai|b', 'e|ai|b', 'h|ai', 'd|', 't:ai', '{}', '[]', 'null', 'nan', 'inf', '-inf', '1e999', '0x10', '__proto__', 'constructor', 'toString', '😀', '𝔘', 'zoë', 'مرحبا', '\u202e'];
@@ -106,5 +109,25 @@ describe('odd but valid input', () => {
       expect(hist.status, id).toBe(200);
     }
     expect(seen.size).toBeGreaterThan(5);
+
+    // Each can be watched live too, over socket.io and the plain WebSocket, with its state as the snapshot.
+    const s = connect(`${t.url}/live`, { transports: ['websocket'], reconnection: false, forceNew: true });
+    try {
+      for (const h of handles) {
+        const id = `x:${h}`;
+        if (!seen.has(id)) continue;
+        const ack = await new Promise<SubscribeAck>((ok) => s.emit('subscribe', `entity:${id}`, ok));
+        expect(ack, id).toMatchObject({ ok: true, snapshot: { id } });
+        const ws = new WebSocket(`${t.url.replace('http', 'ws')}/ws/live?channel=${encodeURIComponent(`entity:${id}`)}`);
+        const first = await new Promise<{ type: string; data: { id: string } }>((ok, fail) => {
+          ws.once('message', (m) => ok(JSON.parse(String(m))));
+          ws.once('error', fail);
+        });
+        ws.close();
+        expect(first, id).toMatchObject({ type: 'snapshot', data: { id } });
+      }
+    } finally {
+      s.disconnect();
+    }
   });
 });

@@ -7,6 +7,10 @@ describe('channel names', () => {
   it('parses entity, ticker, full and top-N leaderboard channels', () => {
     expect(parseChannel('ticker')).toEqual({ kind: 'ticker' });
     expect(parseChannel('entity:x:mashable')).toEqual({ kind: 'entity', id: 'x:mashable' });
+    // Any handle the API accepts, spaces and newlines included.
+    for (const id of ['x:a b', 'x:new\nline', 'x: ', `x:${'h'.repeat(100)}`, 'bluesky:did:plc:abc', 'x:😀']) expect(parseChannel(`entity:${id}`)).toEqual({ kind: 'entity', id });
+    expect(parseChannel('entity:')).toBeNull();
+    expect(parseChannel(`entity:${'x'.repeat(201)}`)).toBeNull();
     expect(parseChannel('leaderboard:global')).toEqual({ kind: 'leaderboard', scope: 'global', limit: LIVE_LEADERBOARD_SIZE });
     expect(parseChannel('leaderboard:topic:ai:top5')).toEqual({ kind: 'leaderboard', scope: 'topic:ai', limit: 5 });
     expect(parseChannel('leaderboard:kind:brand:top100')).toEqual({ kind: 'leaderboard', scope: 'kind:brand', limit: 100 });
