@@ -235,7 +235,8 @@ function mapFastifyError(err: FastifyError, contentType: string): AppError | nul
     default:
       break;
   }
-  if (err.validation) return errors.invalidRequest(err.message, err.validation);
+  // Schemas checked by Fastify's compiler carry `validation`; the admin routes' strict compiler gives FST_ERR_VALIDATION alone.
+  if (err.validation || err.code === 'FST_ERR_VALIDATION') return errors.invalidRequest(err.message, err.validation);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return new AppError(err.code?.toLowerCase() ?? 'bad_request', err.statusCode, err.message);
   }

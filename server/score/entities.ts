@@ -13,7 +13,8 @@ import { Script } from '../infra/script.js';
 import type { ScoreChange, ScoreStore } from './store.js';
 
 export const ENTITY_ID_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
-export const ACCOUNT_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}:.{1,100}$';
+/** A network, ':', and any handle an event may carry (1–100 characters, newlines included). */
+export const ACCOUNT_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}:[\\s\\S]{1,100}$';
 
 /**
  * KEYS = [entity, entity accounts, owner, entities, dirty]; ARGV = [id, mode,

@@ -129,5 +129,18 @@ describe('odd but valid input', () => {
     } finally {
       s.disconnect();
     }
+
+    // An entity claims three of them (the API runs open on loopback in tests): it scores at least its best account, and
+    // disconnecting one gives that account its own score back.
+    const claimed = handles.filter((h) => seen.has(`x:${h}`)).slice(0, 3).concat('new\nline').map((h) => `x:${h}`);
+    const scoreOf = async (id: string) => ((await (await fetch(`${t.url}/api/entities/${encodeURIComponent(id)}`)).json()) as { score: number }).score;
+    const alone = await Promise.all(claimed.map(scoreOf));
+    const put = await fetch(`${t.url}/api/entities/odd-brand`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Odd | "brand"', kind: 'brand', accounts: claimed }) });
+    expect(put.status, await put.clone().text()).toBeLessThan(300);
+    expect((await (await fetch(`${t.url}/api/entities/odd-brand`)).json()).accounts.sort()).toEqual([...claimed].sort());
+    expect(await scoreOf('odd-brand')).toBeGreaterThanOrEqual(Math.max(...alone));
+    const off = await fetch(`${t.url}/api/entities/odd-brand/accounts/${encodeURIComponent(claimed[3]!)}`, { method: 'DELETE' });
+    expect(off.status).toBe(200);
+    expect(await scoreOf(claimed[3]!)).toBe(alone[3]);
   });
 });

@@ -144,6 +144,7 @@ describe('scoring through the API', () => {
     expect(denied.status).toBe(401);
     const bad = await fetch(`${t.url}/api/entities/wired`, { method: 'PUT', headers: admin, body: JSON.stringify({ name: 'WIRED', kind: 'company' }) });
     expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/kind/) });
 
     const put = await fetch(`${t.url}/api/entities/wired`, { method: 'PUT', headers: admin, body: JSON.stringify({ name: 'WIRED', kind: 'brand', accounts: ['x:wired'] }) });
     expect(put.status).toBe(201);
