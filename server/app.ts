@@ -63,7 +63,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  * parameter longer than `maxParamLength` (100 by default), counted as sent:
  * percent-encoded, one character of a handle takes up to 12.
  */
-export const SERVER_OPTIONS = { forceCloseConnections: true, maxParamLength: 2048 } as const;
+export const SERVER_OPTIONS = { forceCloseConnections: true, routerOptions: { maxParamLength: 2048 } } as const;
 
 export function defaultWebDir(): string {
   const candidates = [resolve(here, '../dist/web'), resolve(here, '../web')];
