@@ -243,9 +243,19 @@ try {
         if (run === RUNS - 1 && via === 'ws') {
           let accounts = 0;
           for await (const keys of admin.scanIterator({ MATCH: `${prefix}:a:*`, COUNT: 1000 })) accounts += keys.length;
-          const streamBytes = Number((await admin.memoryUsage(`${prefix}:events`)) ?? 0);
+          // Counted exactly (SAMPLES 0): by default MEMORY USAGE estimates a big key from 5 of its members, and the
+          // deduplication sets (millions of ids, more than the accounts' own bytes) moved the result by ~20% between runs.
+          const exactUsage = async (k: string) => Number((await admin.memoryUsage(k, { SAMPLES: 0 })) ?? 0);
+          const streamBytes = await exactUsage(`${prefix}:events`);
           let dedupe = 0;
-          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) for (const k of keys) dedupe += Number((await admin.memoryUsage(k)) ?? 0);
+          let sampled = 0;
+          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) {
+            for (const k of keys) {
+              dedupe += await exactUsage(k);
+              sampled += Number((await admin.memoryUsage(k)) ?? 0);
+            }
+          }
+          console.log(`  memory: deduplication sets ${fmt(dedupe / 1e6, 1)} MB counted exactly (${fmt(sampled / 1e6, 1)} MB as estimated from 5 members), the stream ${fmt(streamBytes / 1e6, 1)} MB`);
           const perAccount = ((await usedMemory()) - used0 - streamBytes - dedupe) / Math.max(1, accounts);
           const serverRss = rssBytes(server.pid);
           // The archive on disk: what left the stream once scored (a folder per key prefix, as the server names it).
