@@ -243,20 +243,19 @@ try {
         if (run === RUNS - 1 && via === 'ws') {
           let accounts = 0;
           for await (const keys of admin.scanIterator({ MATCH: `${prefix}:a:*`, COUNT: 1000 })) accounts += keys.length;
-          // Counted exactly (SAMPLES 0): by default MEMORY USAGE estimates a big key from 5 of its members, and the
-          // deduplication sets (millions of ids, more than the accounts' own bytes) moved the result by ~20% between runs.
-          const exactUsage = async (k: string) => Number((await admin.memoryUsage(k, { SAMPLES: 0 })) ?? 0);
-          const streamBytes = await exactUsage(`${prefix}:events`);
-          let dedupe = 0;
-          let sampled = 0;
-          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) {
-            for (const k of keys) {
-              dedupe += await exactUsage(k);
-              sampled += Number((await admin.memoryUsage(k)) ?? 0);
-            }
-          }
-          console.log(`  memory: deduplication sets ${fmt(dedupe / 1e6, 1)} MB counted exactly (${fmt(sampled / 1e6, 1)} MB as estimated from 5 members), the stream ${fmt(streamBytes / 1e6, 1)} MB`);
-          const perAccount = ((await usedMemory()) - used0 - streamBytes - dedupe) / Math.max(1, accounts);
+          // One snapshot (MULTI: nothing runs between its commands) of used_memory, the stream and the deduplication
+          // sets, each counted exactly (SAMPLES 0). Measured one after the other, the archiver trimmed the stream in
+          // between (tens of MB when it was behind), and the figure fell by up to ~25%.
+          const dedupeKeys: string[] = [];
+          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) dedupeKeys.push(...keys);
+          const snap = admin.multi().info('memory').memoryUsage(`${prefix}:events`, { SAMPLES: 0 });
+          for (const k of dedupeKeys) snap.memoryUsage(k, { SAMPLES: 0 });
+          const [info, stream, ...sets] = (await snap.exec()) as unknown as [string, number | null, ...(number | null)[]];
+          const used = Number(/used_memory:(\d+)/.exec(info)![1]);
+          const streamBytes = Number(stream ?? 0);
+          const dedupe = sets.reduce<number>((n, b) => n + Number(b ?? 0), 0);
+          console.log(`  memory: the stream ${fmt(streamBytes / 1e6, 1)} MB, the deduplication sets ${fmt(dedupe / 1e6, 1)} MB, counted exactly at the moment used_memory was read`);
+          const perAccount = (used - used0 - streamBytes - dedupe) / Math.max(1, accounts);
           const serverRss = rssBytes(server.pid);
           // The archive on disk: what left the stream once scored (a folder per key prefix, as the server names it).
           await drained(server.url, 15);

@@ -58,7 +58,7 @@ export interface ArchiverOptions {
   everyMs?: number;
   /** Most entries read and appended in one round. */
   chunk?: number;
-  /** Most entries one XRANGE of a round reads (a round reads in slices). */
+  /** Most entries one XRANGE of a round reads (a round reads in slices), unless the round before read a whole chunk. */
   slice?: number;
   /** A segment past this many bytes is closed and the next round starts another. */
   segmentBytes?: number;
@@ -205,6 +205,8 @@ export function startArchiver(opts: ArchiverOptions): Archiver {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
+  /** Whether the last round read a whole chunk (the archive is behind). */
+  let lastFull = false;
 
   async function closeHandle(): Promise<void> {
     const h = handle;
@@ -284,13 +286,17 @@ export function startArchiver(opts: ArchiverOptions): Archiver {
       return 0;
     }
     // Read in slices: one XRANGE of a whole round (10,000 entries, ~2.7 MB) holds Redis, and its
-    // lines hold the event loop, long enough to show in the live push's tail latency.
+    // lines hold the event loop, long enough to show in the live push's tail latency. But each
+    // slice's round trip queues behind the scorer's scripts, so a round right after a full one (the
+    // archive is behind: the system is saturated, where latency is lost anyway) reads at once, or
+    // the archive falls further behind and the stream holds more.
+    const step = lastFull ? chunk : slice;
     let text = '';
     let first = '';
     let last = state.id;
     let count = 0;
     while (count < chunk) {
-      const want = Math.min(slice, chunk - count);
+      const want = Math.min(step, chunk - count);
       const entries = (await redis.sendCommand(['XRANGE', keys.stream, last === '' ? '-' : `(${last}`, wm, 'COUNT', String(want)])) as Entry[];
       if (entries.length === 0) break;
       if (first === '') first = entries[0]![0];
@@ -299,6 +305,7 @@ export function startArchiver(opts: ArchiverOptions): Archiver {
       last = entries[entries.length - 1]![0];
       if (entries.length < want) break;
     }
+    lastFull = count >= chunk;
     if (count === 0) return 0;
     const member = await gzipAsync(text, { level: 1 });
     const t = await target(state, first);
