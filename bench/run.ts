@@ -247,7 +247,7 @@ try {
           // sets, each counted exactly (SAMPLES 0). Measured one after the other, the archiver trimmed the stream in
           // between (tens of MB when it was behind), and the figure fell by up to ~25%.
           const dedupeKeys: string[] = [];
-          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*` })) dedupeKeys.push(...keys);
+          for await (const keys of admin.scanIterator({ MATCH: `${prefix}:dd:*`, COUNT: 1000 })) dedupeKeys.push(...keys);
           const snap = admin.multi().info('memory').memoryUsage(`${prefix}:events`, { SAMPLES: 0 });
           for (const k of dedupeKeys) snap.memoryUsage(k, { SAMPLES: 0 });
           const [info, stream, ...sets] = (await snap.exec()) as unknown as [string, number | null, ...(number | null)[]];
