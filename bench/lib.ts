@@ -86,17 +86,21 @@ export async function dropPrefix(redis: RedisClient, prefix: string): Promise<vo
   for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await redis.unlink(keys);
 }
 
-export async function metric(url: string, name: string): Promise<number> {
+/** One scrape of the server's /metrics: a metric's value by name, NaN for one it does not give. */
+async function scrape(url: string): Promise<(name: string) => number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
+  return (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+export async function metric(url: string, name: string): Promise<number> {
+  const v = (await scrape(url))(name);
+  return Number.isFinite(v) ? v : 0;
 }
 
 /** The server's event loop delay since the previous scrape of /metrics (which starts the next window), ms. */
 export async function loopDelayMs(url: string): Promise<{ p99: number; max: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
-  return { p99: get('resonance_event_loop_delay_p99_seconds'), max: get('resonance_event_loop_delay_max_seconds') };
+  const get = await scrape(url);
+  return { p99: get('resonance_event_loop_delay_p99_seconds') * 1000, max: get('resonance_event_loop_delay_max_seconds') * 1000 };
 }
 
 /** `loopDelayMs`'s numbers as the tables print them; empty for a server without the metric. */

@@ -55,7 +55,7 @@ declare module 'fastify' {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** dist/web, whether running from sources (server/) or from the build (dist/server/). */
+
 /**
  * Fastify's server options that every process serving the app needs. An
  * account id (a network, ':', a handle of up to 100 characters) is a path
@@ -65,6 +65,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  */
 export const SERVER_OPTIONS = { forceCloseConnections: true, routerOptions: { maxParamLength: 2048 } } as const;
 
+/** dist/web, whether running from sources (server/) or from the build (dist/server/). */
 export function defaultWebDir(): string {
   const candidates = [resolve(here, '../dist/web'), resolve(here, '../web')];
   return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;

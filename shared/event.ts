@@ -106,6 +106,9 @@ export function topicSlug(raw: string): string | null {
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
+/** The event's free-text fields (the others have patterns), each a string or, for `topics`, a list of them. */
+export const TEXT_FIELDS = ['id', 'actor', 'target', 'post', 'name', 'topics'] as const;
+
 /** Whether a string is well-formed Unicode (no lone surrogate). */
 export function isWellFormed(s: string): boolean {
   return !LONE_SURROGATE.test(s);

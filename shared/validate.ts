@@ -8,6 +8,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors';
 import {
   ActivityEventSchema,
   isWellFormed,
+  TEXT_FIELDS,
   MAX_FUTURE_MS,
   REJECT_CODES,
   topicSlug,
@@ -39,9 +40,6 @@ const ONLY_ON: Record<'followers' | 'name' | 'value', ReadonlySet<string>> = {
  * Validates one event and normalises it (`ts` to epoch ms). `now` is the
  * receiving clock, against which "at most 5 minutes in the future" is judged.
  */
-/** The event's free-text fields (the others have patterns), each a string or a list of them. */
-const TEXT_FIELDS = ['id', 'actor', 'target', 'post', 'name', 'topics'] as const;
-
 export function validateEvent(input: unknown, now: number): ValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return reject(REJECT_CODES.notAnObject, 'an event must be a JSON object');

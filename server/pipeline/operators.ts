@@ -6,7 +6,7 @@
 import { bufferTime, filter, map, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
 import { aggregate, type AccountDelta, type StreamEvent } from '../score/aggregate.js';
 import type { ModelParams } from '../score/model.js';
-import { wellFormed } from '../../shared/event.js';
+import { TEXT_FIELDS, wellFormed } from '../../shared/event.js';
 
 /**
  * A raw stream entry: its id, the JSON of its `e` field, its `q` field (the
@@ -45,8 +45,11 @@ export interface AggregatedBatch extends Omit<Batch, 'events'> {
 
 function repairText(event: StreamEvent): void {
   const e = event as unknown as Record<string, unknown>;
-  for (const field of ['id', 'actor', 'target', 'post', 'name'] as const) if (typeof e[field] === 'string') e[field] = wellFormed(e[field]);
-  if (Array.isArray(e.topics)) e.topics = e.topics.map((t: unknown) => (typeof t === 'string' ? wellFormed(t) : t));
+  for (const field of TEXT_FIELDS) {
+    const v = e[field];
+    if (typeof v === 'string') e[field] = wellFormed(v);
+    else if (Array.isArray(v)) e[field] = v.map((t: unknown) => (typeof t === 'string' ? wellFormed(t) : t));
+  }
 }
 
 /**

@@ -84,9 +84,13 @@ describe('pipeline and read API', () => {
   it('health, readiness, metrics and the OpenAPI document', async () => {
     expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ ok: true });
     expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ ok: true, redis: true, pipeline: 'running' });
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    /** One scrape: its text, and a metric's value by name. */
+    const scrape = async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      return { text, value: (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) };
+    };
+    const { text: metrics, value } = await scrape();
     expect(metrics).toMatch(/^resonance_events_scored_total \d+$/m);
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
     expect(value('resonance_score_writes_total')).toBeGreaterThan(0);
     expect(value('resonance_score_write_seconds_total')).toBeGreaterThan(0);
     expect(value('resonance_apply_waited_seconds_total')).toBeGreaterThanOrEqual(0);
@@ -97,8 +101,7 @@ describe('pipeline and read API', () => {
     const hold = Date.now();
     while (Date.now() - hold < 150);
     const loop = async () => {
-      const text = await (await fetch(`${t.url}/metrics`)).text();
-      const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      const get = (await scrape()).value;
       return { p99: get('resonance_event_loop_delay_p99_seconds'), max: get('resonance_event_loop_delay_max_seconds') };
     };
     const held = await loop();
