@@ -30,7 +30,7 @@ export interface PipelineOptions {
   log: FastifyBaseLogger;
   /** Where score changes go. */
   changes: Subject<ScoreChange[]>;
-  /** Whether someone watches an entity live in this process: a score write stores those first. */
+  /** Whether someone watches an entity live in this process: an apply writes those it touched, and a score write stores those first. */
   watched?: (id: string) => boolean;
   restartDelayMs?: number;
   /** How often idle entities are re-scored so that their scores decay (wall time), and how stale (event time) they may get. */
@@ -177,6 +177,10 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       });
   }
 
+  // The watched entities a batch touches are written with it (the store's live write), ahead of the next batch.
+  const watched = opts.watched;
+  const live = watched ? { watched, onWritten: (changes: ScoreChange[]) => opts.changes.next(changes) } : undefined;
+
   async function apply(b: AggregatedBatch, source: StreamSource): Promise<void> {
     // A write pass goes through its entities in chunks, each a few round trips that queue in Redis
     // behind any APPLY script running; left to compete, long applies starve it (with 4,000-event
@@ -192,7 +196,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     }
     const t0 = performance.now();
     if (compareStreamIds(b.last, watermark) > 0) {
-      await opts.store.apply(b.deltas.values(), watermark, b.last, b.clock);
+      await opts.store.apply(b.deltas.values(), watermark, b.last, b.clock, live);
       watermark = b.last;
       unwritten += b.events;
     }

@@ -2,7 +2,9 @@
  * Live channels: which channels a batch of score changes touches, per-channel
  * coalescing (at most MAX_UPDATES_PER_SECOND, latest state wins), sequence
  * numbers, and one `send` to every transport. The hub knows score changes,
- * not how they were computed; the state it sends is read when it sends.
+ * not how they were computed; the state it sends is read when it sends,
+ * unless the change came with it (an entity's state as the score write
+ * stored it).
  */
 import { concatMap, debounceTime, from, groupBy, mergeMap, Observable, throttleTime, asyncScheduler, type SchedulerLike, type Subscription, type OperatorFunction } from 'rxjs';
 import { MAX_UPDATES_PER_SECOND, parseChannel, type TickerItem } from '../../shared/live.js';
@@ -12,6 +14,8 @@ export interface Change {
   id: string;
   score: number;
   prev: number | null;
+  /** The entity's state as the change stored it, when known: its channel sends that rather than reading it. */
+  entity?: unknown;
 }
 
 /** Reads the current state of a channel. */
@@ -75,6 +79,8 @@ export class LiveHub {
   private readonly tickerRecent: TickerItem[] = [];
   /** Per leaderboard channel, its rows and total as last sent: a board whose rows did not move sends nothing. */
   private readonly boardsSent = new Map<string, string>();
+  /** Per entity channel, the state the latest change stored, when it came with one: sent without a read. */
+  private readonly entityStates = new Map<string, unknown>();
   private sub: Subscription | null = null;
 
   constructor(
@@ -92,7 +98,13 @@ export class LiveHub {
     this.sub = changes$
       .pipe(
         mergeMap((batch) => {
-          for (const c of batch) this.tickerPending.set(c.id, c);
+          for (const c of batch) {
+            this.tickerPending.set(c.id, c);
+            // The latest change wins: one without a state (a decay sweep's, an admin change's) leaves the channel to read.
+            const ch = `entity:${c.id}`;
+            if (c.entity !== undefined && this.subscribers(ch) > 0) this.entityStates.set(ch, c.entity);
+            else this.entityStates.delete(ch);
+          }
           return from(channelsOf(batch, this.watchedLeaderboards()).filter((ch) => this.subscribers(ch) > 0 || ch === 'ticker'));
         }),
         coalescePerChannel(MIN_INTERVAL_MS, this.scheduler),
@@ -131,12 +143,18 @@ export class LiveHub {
     return { seq, data };
   }
 
-  private async read(channel: string, drainTicker: boolean): Promise<unknown> {
+  private async read(channel: string, publishing: boolean): Promise<unknown> {
     const c = parseChannel(channel);
     if (!c) throw new Error(`not a channel: ${channel}`);
-    if (c.kind === 'entity') return this.state.entity(c.id);
+    if (c.kind === 'entity') {
+      // A publish sends the state its change stored, once; a new subscriber's snapshot reads.
+      const stored = publishing ? this.entityStates.get(channel) : undefined;
+      if (stored === undefined) return this.state.entity(c.id);
+      this.entityStates.delete(channel);
+      return stored;
+    }
     if (c.kind === 'leaderboard') return this.state.leaderboard(c.scope, c.limit);
-    if (!drainTicker) return { items: [...this.tickerRecent] };
+    if (!publishing) return { items: [...this.tickerRecent] };
     const pending = [...this.tickerPending.values()].slice(-TICKER_RECENT);
     this.tickerPending.clear();
     const names = await this.state.names(pending.map((p) => p.id));

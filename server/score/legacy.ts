@@ -21,7 +21,7 @@ import { PERSON_SCOPE } from './boards.js';
 import { ENGAGER_SCALE, HLL_FIELD_MAX } from './scripts.js';
 import { TOPIC_LUA } from './topic-field.js';
 import { HISTORY_FIELD_MAX, HISTORY_LUA, RECORD_KEY_LUA } from './write-scripts.js';
-import { isAccountId } from './store.js';
+import { isAccountId } from './record.js';
 
 /** What `meta`'s `legacy` says once each version's leftovers are gone. */
 const DROPPED_0_6 = '0.6';

@@ -7,9 +7,10 @@ import type { Entity, Leaderboard, LeaderboardEntry } from '../../shared/api.js'
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { PERSON_SCOPE, personBoard } from './boards.js';
-import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, unpackComponents, type ModelParams } from './model.js';
-import { isAccountId, type ScoreStore } from './store.js';
-import { rawOf, scoreAccounts, unpackTopics } from './score.js';
+import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, type ModelParams } from './model.js';
+import type { ScoreStore } from './store.js';
+import { entityOf, isAccountId, scored } from './record.js';
+import { rawOf, scoreAccounts } from './score.js';
 import { ENGAGER_SCALE } from './scripts.js';
 
 export const HISTORY_RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
@@ -30,31 +31,6 @@ export class ClaimedAccountError extends Error {
   constructor(readonly account: string, readonly entity: string) {
     super(`account "${account}" belongs to entity "${entity}"`);
   }
-}
-
-/**
- * Whether `h` is a score record. An account's record is fields of its
- * account hash, whose own score `s` stays while an entity claims the
- * account: the record is there when its scopes are.
- */
-function scored(id: string, h: Record<string, string | undefined>): boolean {
-  return h.s !== undefined && (!isAccountId(id) || h.scopes !== undefined);
-}
-
-function entityOf(id: string, h: Record<string, string>, rank: number | null): Entity {
-  const components = unpackComponents(h);
-  return {
-    id,
-    name: h.name ?? id,
-    kind: h.kind === 'brand' ? 'brand' : 'person',
-    // An account's own record leaves out its kind and its one account (itself).
-    accounts: h.accounts ? (JSON.parse(h.accounts) as string[]) : isAccountId(id) ? [id] : [],
-    score: Number(h.s),
-    rank: rank === null ? null : rank + 1,
-    components,
-    topics: unpackTopics(h.topics),
-    updatedAt: new Date(Number(h.u ?? 0)).toISOString(),
-  };
 }
 
 /**

@@ -40,6 +40,7 @@ export const HLL_FIELD_MAX = 300;
  * written once (HSET): the arithmetic is Lua's, in doubles, and numbers go
  * to Redis with 17 significant digits, so a value reads back exactly as it
  * was computed. Dirty marks and owners are read and set once per batch.
+ * Returns the entities that claim the batch's accounts (once per account).
  */
 export const APPLY = new Script(`
 local wm = redis.call('HGET', KEYS[1], 'wm') or ''
@@ -305,12 +306,13 @@ if scratch then
   redis.call('DEL', S)
   redis.set_repl(redis.REPL_ALL)
 end
--- Each marked account, and the entity that claims it, is dirty.
+-- Each marked account, and the entity that claims it, is dirty. Returns the entities that claim them.
+local claiming = {}
 for i = 1, #marks, 1000 do
   local ids = { unpack(marks, i, math.min(i + 999, #marks)) }
   local owners = redis.call('HMGET', B .. 'owner', unpack(ids))
-  for k = 1, #ids do if owners[k] then ids[#ids + 1] = owners[k] end end
+  for k = 1, #ids do if owners[k] then ids[#ids + 1] = owners[k]; claiming[#claiming + 1] = owners[k] end end
   redis.call('SADD', KEYS[2], unpack(ids))
 end
-return #ARGV - 4
+return claiming
 `);

@@ -22,12 +22,20 @@ import { BRAND_SCOPE } from './boards.js';
 import { APPLY } from './scripts.js';
 import { SWEEP, TAKE, WRITE } from './write-scripts.js';
 import { packTopics, parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
+import { entityOf, isAccountId } from './record.js';
+import type { Entity } from '../../shared/api.js';
 
 /** A score that changed (or was first set). */
 export interface ScoreChange {
   id: string;
   score: number;
   prev: number | null;
+  /**
+   * The entity as the write stored it (what `GET /api/entities/:id` then
+   * reads), for an entity someone watches live: its update goes out without
+   * reading it back.
+   */
+  entity?: Entity;
 }
 
 export class StaleWatermarkError extends Error {
@@ -141,15 +149,25 @@ function inChunks(ids: string[]): string[][] {
   return chunks;
 }
 
-export function isAccountId(id: string): boolean {
-  return id.includes(':');
+/** Most watched entities one apply's live write scores; the rest wait for the next score write. */
+export const LIVE_WRITE_MAX = 50;
+
+/** Entities someone watches live, and where their changes go. */
+export interface LiveWrite {
+  watched(id: string): boolean;
+  onWritten(changes: ScoreChange[]): void;
 }
 
 export interface ScoreStore {
   watermark(): Promise<string>;
   clock(): Promise<number>;
-  /** Applies a batch's deltas atomically and leaves what they touched dirty, to be scored by rescoreDirty. */
-  apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void>;
+  /**
+   * Applies a batch's deltas atomically and leaves what they touched dirty,
+   * to be scored by rescoreDirty; with `live`, the watched entities it
+   * touched are scored and their write sent before it returns (up to
+   * LIVE_WRITE_MAX), their changes to `live.onWritten`.
+   */
+  apply(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number, live?: LiveWrite): Promise<void>;
   /**
    * Scores every dirty entity (left by a crash, an admin change or the sweep).
    * `onWritten` gets each chunk's changes as soon as its WRITE has stored
@@ -227,59 +245,110 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     return p;
   }
 
+  /** What a score write read: entities with their accounts, the clock, and the read's place in the order of reads on the connection. */
+  interface ReadChunk {
+    seq: number;
+    resolved: (ResolvedEntity | null)[];
+    clock: number;
+  }
+  /** Reads are numbered as they are sent; on the one connection they run in that order. */
+  let readsSent = 0;
+  /**
+   * Entities an apply's live write has written (`apply`'s `live`), with the
+   * number of the read it wrote from: a score write whose read is older
+   * leaves them out rather than store an older state over theirs.
+   */
+  const liveWritten = new Map<string, number>();
+
+  function read(chunk: string[]): Promise<ReadChunk> {
+    const seq = ++readsSent;
+    return quiet(Promise.all([resolve(chunk), redis.hGet(keys.meta, 'clock')]).then(([resolved, clock]) => ({ seq, resolved, clock: Number(clock ?? 0) })));
+  }
+
+  /** A chunk's WRITE arguments and what each entity's score is, from what was read. */
+  function build(chunk: string[], { resolved, clock }: ReadChunk, watched?: (id: string) => boolean) {
+    const writes: string[] = [];
+    const written: { id: string; score: number | null; record?: Record<string, string> }[] = [];
+    chunk.forEach((id, k) => {
+      const e = resolved[k];
+      if (!e) {
+        writes.push(JSON.stringify({ id, remove: true, scopes: {}, fields: {} }));
+        written.push({ id, score: null });
+        return;
+      }
+      const r = scoreAccounts(e.accounts, clock, params);
+      const score = String(r.score);
+      // The person board is global without the brands (boards.ts): only brands have a kind board of their own.
+      const scopes: Record<string, string> = { global: score };
+      if (e.kind === 'brand') scopes[BRAND_SCOPE] = score;
+      for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
+      for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
+      const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
+      // '' for a field the record leaves out (WRITE deletes it): no qualified topics.
+      const fields: Record<string, string> = { topics: packTopics(r.topics), u: String(updated) };
+      // An account's record never changes kind (person) or accounts (itself), and shares its account hash's name: readers take those as given.
+      if (e.registered) Object.assign(fields, { name: e.name, kind: e.kind, accounts: JSON.stringify(e.accounts.map((a) => a.id)) });
+      fields.c = packComponents(r.components);
+      const own = e.registered ? undefined : String(r.score);
+      const remove = !e.registered && !!e.claimedBy;
+      // A watched entity's record as stored (WRITE leaves out a field that is ''; an account's name is its hash's), and WRITE returns its rank.
+      const rank = !remove && watched?.(id) === true;
+      let record: Record<string, string> | undefined;
+      if (rank) {
+        record = { s: score, ...fields };
+        if (record.topics === '') delete record.topics;
+        if (!e.registered && e.name !== id) record.name = e.name;
+      }
+      // Scores travel as strings: a Lua number would be stored with 17 digits (41.899999999999999).
+      writes.push(JSON.stringify({ id, s: score, own, account: !e.registered, entity: e.registered, remove, rank, scopes, fields }));
+      written.push({ id, score: e.registered || !e.claimedBy ? r.score : null, record });
+    });
+    return { clock, writes, written };
+  }
+
+  /** Sends a chunk's WRITE (clearing its entities' marks in `marks`); resolves with the scores that changed. */
+  function send(marks: string, { clock, writes, written }: ReturnType<typeof build>): Promise<ScoreChange[]> {
+    return WRITE.run(redis, [marks], [keys.base, String(clock), ...writes]).then((res) => {
+      const [prevs, ranks] = res as [string[], number[]];
+      const changes: ScoreChange[] = [];
+      written.forEach((w, k) => {
+        const prev = prevs[k] ? Number(prevs[k]) : null;
+        if (w.score === null || w.score === prev) return;
+        const rank = ranks[k] ?? -1;
+        // -1: not asked, or WRITE removed the record (the account was claimed meanwhile).
+        changes.push(w.record && rank >= 0 ? { id: w.id, score: w.score, prev, entity: entityOf(w.id, w.record, rank) } : { id: w.id, score: w.score, prev });
+      });
+      return changes;
+    });
+  }
+
   /**
    * Scores `chunks` of entities at the current clock and writes them, chunk
    * by chunk; returns the changes, and gives each chunk's to `onWritten` once
    * its WRITE is done. The next chunk is read while this one is scored and its
    * WRITE runs, so Node and Redis work at the same time; the WRITEs go in
-   * order on the one connection.
+   * order on the one connection. An entity that a live write stored from a
+   * later read is left out: its mark stays, for the next write.
    */
-  async function scoreAndWrite(chunks: string[][], onWritten?: (changes: ScoreChange[]) => void): Promise<ScoreChange[]> {
+  async function scoreAndWrite(chunks: string[][], onWritten?: (changes: ScoreChange[]) => void, watched?: (id: string) => boolean): Promise<ScoreChange[]> {
     const changes: ScoreChange[] = [];
-    const read = (chunk: string[]) => quiet(Promise.all([resolve(chunk), redis.hGet(keys.meta, 'clock')]));
     const pending: Promise<void>[] = [];
     let next = chunks.length > 0 ? read(chunks[0]!) : null;
     for (let c = 0; c < chunks.length; c++) {
-      const chunk = chunks[c]!;
-      const [resolved, clockRaw] = await next!;
+      const got = await next!;
       next = c + 1 < chunks.length ? read(chunks[c + 1]!) : null;
-      const clock = Number(clockRaw ?? 0);
-      const writes: string[] = [];
-      const written: { id: string; score: number | null }[] = [];
-      chunk.forEach((id, k) => {
-        const e = resolved[k];
-        if (!e) {
-          writes.push(JSON.stringify({ id, remove: true, scopes: {}, fields: {} }));
-          written.push({ id, score: null });
-          return;
-        }
-        const r = scoreAccounts(e.accounts, clock, params);
-        const score = String(r.score);
-        // The person board is global without the brands (boards.ts): only brands have a kind board of their own.
-        const scopes: Record<string, string> = { global: score };
-        if (e.kind === 'brand') scopes[BRAND_SCOPE] = score;
-        for (const a of e.accounts) scopes[`network:${a.id.slice(0, a.id.indexOf(':'))}`] = score;
-        for (const t of r.topics) scopes[`topic:${t.topic}`] = String(t.score);
-        const updated = Math.max(0, ...e.accounts.map((a) => a.last || a.first));
-        // '' for a field the record leaves out (WRITE deletes it): no qualified topics.
-        const fields: Record<string, string> = { topics: packTopics(r.topics), u: String(updated) };
-        // An account's record never changes kind (person) or accounts (itself), and shares its account hash's name: readers take those as given.
-        if (e.registered) Object.assign(fields, { name: e.name, kind: e.kind, accounts: JSON.stringify(e.accounts.map((a) => a.id)) });
-        fields.c = packComponents(r.components);
-        const own = e.registered ? undefined : String(r.score);
-        // Scores travel as strings: a Lua number would be stored with 17 digits (41.899999999999999).
-        writes.push(JSON.stringify({ id, s: score, own, account: !e.registered, entity: e.registered, remove: !e.registered && !!e.claimedBy, scopes, fields }));
-        written.push({ id, score: e.registered || !e.claimedBy ? r.score : null });
-      });
+      let chunk = chunks[c]!;
+      if (liveWritten.size > 0) {
+        const keep = chunk.map((id) => (liveWritten.get(id) ?? 0) < got.seq);
+        got.resolved = got.resolved.filter((_, k) => keep[k]);
+        chunk = chunk.filter((_, k) => keep[k]);
+        // Written from this read or a later one: a live write's state is no longer the newest.
+        for (const id of chunk) liveWritten.delete(id);
+        if (chunk.length === 0) continue;
+      }
       pending.push(
         quiet(
-          WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(clock), ...writes]).then((res) => {
-            const prevs = res as string[];
-            const chunkChanges: ScoreChange[] = [];
-            written.forEach((w, k) => {
-              const prev = prevs[k] ? Number(prevs[k]) : null;
-              if (w.score !== null && w.score !== prev) chunkChanges.push({ id: w.id, score: w.score, prev });
-            });
+          send(keys.dirtyTaken, build(chunk, got, watched)).then((chunkChanges) => {
             changes.push(...chunkChanges);
             if (onWritten && chunkChanges.length > 0) onWritten(chunkChanges);
           }),
@@ -290,16 +359,39 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     return changes;
   }
 
-  async function applyDeltas(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number): Promise<void> {
+  /**
+   * The live write of an apply: the watched entities that the batch touched
+   * (its accounts, and the entities that claim them), read, scored and their
+   * WRITE sent before the apply returns, so before the next batch's APPLY,
+   * behind which it would otherwise queue. Their marks go with it. A failure
+   * leaves them marked, for the next score write.
+   */
+  async function liveWrite(ids: string[], live: LiveWrite): Promise<void> {
+    const got = await read(ids);
+    for (const id of ids) liveWritten.set(id, got.seq);
+    void send(keys.dirty, build(ids, got, () => true)).then(
+      (changes) => changes.length > 0 && live.onWritten(changes),
+      () => {},
+    );
+  }
+
+  async function applyDeltas(deltas: Iterable<AccountDelta>, expectedWatermark: string, newWatermark: string, batchClock: number, live?: LiveWrite): Promise<void> {
+    const list = [...deltas];
     const args = [expectedWatermark, newWatermark, keys.base, String(batchClock)];
-    args.push(...deltaArgs(deltas));
+    args.push(...deltaArgs(list));
+    let owners: string[];
     try {
-      await APPLY.run(redis, [keys.meta, keys.dirty], args);
+      owners = (await APPLY.run(redis, [keys.meta, keys.dirty], args)) as string[];
     } catch (err) {
       const m = err instanceof Error ? /STALE (.*)$/.exec(err.message) : null;
       if (m) throw new StaleWatermarkError(m[1] ?? '');
       throw err;
     }
+    if (!live) return;
+    const ids = new Set<string>();
+    for (const id of [...list.map((d) => d.id), ...owners]) if (ids.size < LIVE_WRITE_MAX && live.watched(id)) ids.add(id);
+    // The batch is applied: a failed read leaves the live write to the next score write.
+    if (ids.size > 0) await liveWrite([...ids], live).catch(() => {});
   }
 
   async function rescoreDirty(onWritten?: (changes: ScoreChange[]) => void, watched?: (id: string) => boolean): Promise<ScoreChange[]> {
@@ -307,7 +399,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     const first: string[] = [];
     const rest: string[] = [];
     for (const id of ids) (watched?.(id) ? first : rest).push(id);
-    return ids.length ? scoreAndWrite([...inChunks(first), ...inChunks(rest)], onWritten) : [];
+    return ids.length ? scoreAndWrite([...inChunks(first), ...inChunks(rest)], onWritten, watched) : [];
   }
 
   return {
@@ -318,8 +410,8 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     async clock() {
       return Number((await redis.hGet(keys.meta, 'clock')) ?? 0);
     },
-    apply(deltas, expectedWatermark, newWatermark, batchClock) {
-      return applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock));
+    apply(deltas, expectedWatermark, newWatermark, batchClock, live) {
+      return applying(() => applyDeltas(deltas, expectedWatermark, newWatermark, batchClock, live));
     },
     rescoreDirty: (onWritten, watched) => serial(() => rescoreDirty(onWritten, watched)),
     rescoreAll() {

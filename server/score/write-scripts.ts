@@ -57,7 +57,10 @@ return redis.call('SMEMBERS', KEYS[2])
  * `s`, which is also its own score); a registered entity's is a hash of its
  * own (`es:<id>`), and holds the clock it was scored at (`at`). A scope the
  * entity enters is added to the set of scopes. Leaderboard places, new scopes
- * and cleared marks are written once per call, one command per key. Returns each entity's previous score ('' for none).
+ * and cleared marks are written once per call, one command per key. Returns
+ * each entity's previous score ('' for none), and each entity's rank on the
+ * global board from 0 where its write asks for it (`rank`: someone watches it
+ * live) and it was not removed, -1 otherwise.
  */
 export const WRITE = new Script(`
 local B = ARGV[1]
@@ -65,7 +68,7 @@ local clock = tonumber(ARGV[2])
 local DAY, MONTH, HOUR = 86400000, 30 * 86400000, 3600000
 local HIST_MAX = ${HISTORY_FIELD_MAX}
 ${HISTORY_LUA}
-local prevs = {}
+local prevs, ranks, ranked = {}, {}, {}
 -- Written together at the end: scope -> { score, id, ... }, new scopes, cleared marks.
 local places, scopeOrder, newScopes, newScopeSeen, done = {}, {}, {}, {}, {}
 local function place(scope, s, id)
@@ -93,6 +96,7 @@ for i = 3, #ARGV do
   local prev = own
   if w.account and not cur[2] then prev = nil end
   prevs[#prevs + 1] = prev or ''
+  ranks[#prevs] = -1
   local score = tonumber(w.s)
   local remove = w.remove
   if w.account and redis.call('HEXISTS', B .. 'owner', id) == 1 then remove = true end
@@ -239,13 +243,15 @@ for i = 3, #ARGV do
     put('at', ARGV[2], cur[9] or nil)
     if #fields > 0 then redis.call('HSET', sk, unpack(fields)) end
     if #gone > 0 then redis.call('HDEL', sk, unpack(gone)) end
+    if w.rank then ranked[#ranked + 1] = #prevs end
   end
   done[#done + 1] = id
 end
 for _, scope in ipairs(scopeOrder) do inChunks('ZADD', B .. 'lb:' .. scope, places[scope], 2) end
 inChunks('SADD', B .. 'scopes', newScopes, 1)
 inChunks('SREM', KEYS[1], done, 1)
-return prevs
+for _, k in ipairs(ranked) do ranks[k] = redis.call('ZREVRANK', B .. 'lb:global', done[k]) or -1 end
+return { prevs, ranks }
 `);
 
 /**

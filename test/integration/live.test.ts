@@ -179,4 +179,63 @@ describe('live channels', () => {
       await a.close();
     }
   });
+
+  it('an entity update is the state its score write stored: what the API then serves, for an account and a registered brand', async () => {
+    const a = await startApp({ adminKey: 'adm' });
+    try {
+      let k = 0;
+      const ev = (type: string, actor: string, extra: object = {}) => ({ id: `st-${k++}`, network: 'x', type, actor, ts: Date.now() - 1000, ...extra });
+      // The admin key also ingests.
+      const admin = { authorization: 'Bearer adm', 'content-type': 'application/json' };
+      // A named account with a qualified topic (three endorsers), and a brand's two accounts, one of them named.
+      const seed = await postEvents(a.url, [
+        ev('profile', 'star', { name: 'Star ✦', followers: 1200 }),
+        ev('post', 'star', { post: 'sp', topics: ['jazz'] }),
+        ...['e1', 'e2', 'e3'].map((e) => ev('endorse', e, { target: 'star', topics: ['jazz'] })),
+        ev('profile', 'acme_x', { name: 'ACME on X' }),
+        ev('like', 'fan', { target: 'acme_x' }),
+        ev('like', 'fan', { target: 'acme_y' }),
+      ], admin);
+      expect(seed.body).toMatchObject({ accepted: 8, rejected: [] });
+      await until(async () => (await fetch(`${a.url}/api/entities/x:acme_y`)).status === 200);
+      const put = await fetch(`${a.url}/api/entities/acme`, { method: 'PUT', headers: admin, body: JSON.stringify({ name: 'ACME', kind: 'brand', accounts: ['x:acme_x', 'x:acme_y'] }) });
+      expect(put.status).toBe(201);
+      const entity = async (id: string) => (await fetch(`${a.url}/api/entities/${id}`)).json() as Promise<{ score: number; topics: unknown[] }>;
+      await until(async () => (await entity('x:star')).topics.length > 0);
+
+      const s = await socketClient(a.url);
+      const last = new Map<string, UpdateMessage>();
+      s.on('update', (m) => last.set(m.channel, m));
+      const before = new Map<string, number>();
+      for (const id of ['x:star', 'acme']) {
+        const ack = (await subscribe(s, `entity:${id}`)) as { ok: boolean; snapshot: { score: number } };
+        expect(ack.ok).toBe(true);
+        before.set(id, ack.snapshot.score);
+      }
+
+      // Several writes' worth of activity on both, spread out; then, once nothing moves, the last update of each equals the API.
+      for (let i = 0; i < 6; i++) {
+        await postEvents(a.url, [
+          ev('reply', `rf${i}`, { target: 'star', post: 'sp', topics: ['jazz'] }),
+          ev('share', `sf${i}`, { target: 'star', post: 'sp' }),
+          ev('conversion', `cf${i}`, { target: i % 2 ? 'acme_x' : 'acme_y', value: 20 }),
+        ], admin);
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      for (const id of ['x:star', 'acme']) {
+        const settled = await until(async () => {
+          const e = await entity(id);
+          const u = last.get(`entity:${id}`);
+          return u && e.score > before.get(id)! && (u.data as { score: number }).score === e.score ? { e, u } : undefined;
+        }, 10_000, `the last update of ${id} to carry the score the API serves`);
+        expect(settled.u.data).toEqual(settled.e);
+      }
+      const star = last.get('entity:x:star')!.data as { name: string; rank: number; topics: { topic: string }[] };
+      expect(star).toMatchObject({ name: 'Star ✦', rank: expect.any(Number), topics: [expect.objectContaining({ topic: 'jazz' })] });
+      expect(last.get('entity:acme')!.data).toMatchObject({ name: 'ACME', kind: 'brand', accounts: ['x:acme_x', 'x:acme_y'] });
+      s.disconnect();
+    } finally {
+      await a.close();
+    }
+  });
 });

@@ -9,7 +9,7 @@ import { createEntities } from '../../server/score/entities.js';
 import { ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
 import { HISTORY_FIELD_MAX, RECORD_FIELDS, SWEEP, WRITE } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
-import { StaleWatermarkError, WRITE_CHUNK, createScoreStore } from '../../server/score/store.js';
+import { StaleWatermarkError, WRITE_CHUNK, createScoreStore, type LiveWrite, type ScoreChange } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
 import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { dropIdleConsumers } from '../../server/pipeline/source.js';
@@ -465,6 +465,47 @@ describe('pipeline and read API', () => {
     const byId = (list: { id: string; score: number }[]) => Object.fromEntries(list.map((c) => [c.id, c.score]));
     expect(byId(first.all)).toEqual(byId(plain.all));
     expect(first.all.length).toBe(n + 1);
+  });
+
+  it('an apply scores and writes the watched entities its batch touched, a brand that claims one of its accounts among them, before it returns', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const reads = createReads(redis, keys, store, P);
+    const entities = createEntities(redis, keys, store);
+    const T = Date.UTC(2026, 0, 10, 12);
+    let k = 0;
+    const reply = (actor: string, target: string) => ({ id: `lw${k++}`, network: 'x', type: 'reply' as const, actor, target, post: `${target}-p`, ts: T + k });
+    await store.apply(aggregate([reply('f0', 'seen'), reply('f1', 'acme1'), reply('f2', 'other')], P).values(), '', '1-0', T + 10);
+    await store.rescoreDirty();
+    await entities.put('acme', { name: 'ACME', kind: 'brand', accounts: ['x:acme1'] });
+    const before = Object.fromEntries(await Promise.all(['x:seen', 'acme', 'x:other'].map(async (id) => [id, (await reads.entity(id))!.score])));
+
+    const changes: ScoreChange[] = [];
+    const live: LiveWrite = { watched: (id) => id === 'x:seen' || id === 'acme', onWritten: (c) => changes.push(...c) };
+    const batch = aggregate(['f3', 'f4', 'f5', 'f6'].flatMap((f) => [reply(f, 'seen'), reply(f, 'acme1'), reply(f, 'other')]), P);
+    await store.apply(batch.values(), '1-0', '2-0', T + 20, live);
+    // Sent before the apply returned, so before anything sent after it: the marks of the watched are gone with their write.
+    const dirty = await redis.sMembers(keys.dirty);
+    expect(dirty).toEqual(expect.arrayContaining(['x:other', 'x:acme1', 'x:f3']));
+    expect(dirty).not.toContain('x:seen');
+    expect(dirty).not.toContain('acme');
+    await until(() => changes.length === 2 || undefined, 5_000, 'the live write\'s changes');
+    for (const c of changes) {
+      expect(c.score).toBeGreaterThan(before[c.id]!);
+      // The state it carries is what the API reads.
+      expect(c.entity).toEqual(await reads.entity(c.id));
+    }
+    expect(changes.map((c) => c.id).sort()).toEqual(['acme', 'x:seen']);
+    // The unwatched wait for the score write.
+    expect((await reads.entity('x:other'))!.score).toBe(before['x:other']);
+    const rest = await store.rescoreDirty();
+    expect(rest.map((c) => c.id)).toContain('x:other');
+    expect(rest.map((c) => c.id)).not.toContain('x:seen');
+
+    // Without `live`, nothing is written until the score write.
+    await store.apply(aggregate([reply('f7', 'seen')], P).values(), '2-0', '3-0', T + 30);
+    expect(await redis.sMembers(keys.dirty)).toContain('x:seen');
   });
 
   it('keeps an account’s score record in its account hash, and moves the records an earlier version kept apart into it', async () => {
