@@ -25,6 +25,7 @@ import framing from './infra/framing.js';
 import badgeRoutes from './routes/badge.js';
 import { startPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { LiveHub } from './push/hub.js';
+import { PublishPace } from './push/pace.js';
 import socketIoPlugin from './push/socketio.js';
 import wsLive from './push/ws.js';
 import entityRoutes from './routes/entities.js';
@@ -50,6 +51,8 @@ declare module 'fastify' {
     pipeline: Pipeline | null;
     archiver: Archiver | null;
     hub: LiveHub | null;
+    /** How often live channels may publish now (null: this process does not push). */
+    pace: PublishPace | null;
     entities: Entities;
   }
 }
@@ -120,6 +123,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   fastify.decorate('pipeline', null);
   fastify.decorate('archiver', null);
   fastify.decorate('hub', null);
+  fastify.decorate('pace', null);
 
   if (opts.roles.has('ingest')) {
     fastify.ingest = createIngest(redis, keys, { windowSec: opts.dedupeWindowSec, maxLag: opts.maxLag });
@@ -166,6 +170,11 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   }
 
   if (opts.roles.has('push')) {
+    // Channels publish up to 10 times a second, less often while this process is saturated.
+    fastify.pace = new PublishPace();
+    const pace = fastify.pace;
+    const stopPace = pace.start();
+    fastify.addHook('onClose', async () => stopPace());
     const hub = new LiveHub(
       {
         entity: (id) => reads.entity(id).catch(() => null),
@@ -173,6 +182,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
         names: (ids) => Promise.all(ids.map((id) => redis.hGet(keys.score(id), 'name').then((n) => n ?? null))),
       },
       (err) => fastify.log.warn({ err }, 'live publish failed'),
+      undefined,
+      () => pace.interval,
     );
     fastify.hub = hub;
     let source: Observable<ScoreChange[]> = changes;
@@ -200,6 +211,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
       archiver: () => fastify.archiver?.stats ?? null,
       ingest: () => fastify.ingest?.stats ?? null,
       liveClients: () => (fastify.hasDecorator('io') ? fastify.io.of('/live').sockets.size : 0),
+      livePublishInterval: () => fastify.pace?.interval ?? null,
     },
   });
 

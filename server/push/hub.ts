@@ -1,13 +1,15 @@
 /**
  * Live channels: which channels a batch of score changes touches, per-channel
- * coalescing (at most MAX_UPDATES_PER_SECOND, latest state wins), sequence
+ * coalescing (at most MAX_UPDATES_PER_SECOND, fewer while the process is
+ * saturated: `pace.ts`; latest state wins), sequence
  * numbers, and one `send` to every transport. The hub knows score changes,
  * not how they were computed; the state it sends is read when it sends,
  * unless the change came with it (an entity's state as the score write
  * stored it).
  */
-import { concatMap, debounceTime, from, groupBy, mergeMap, Observable, throttleTime, asyncScheduler, type SchedulerLike, type Subscription, type OperatorFunction } from 'rxjs';
-import { MAX_UPDATES_PER_SECOND, parseChannel, type TickerItem } from '../../shared/live.js';
+import { concatMap, debounceTime, from, groupBy, mergeMap, Observable, throttle, timer, asyncScheduler, type SchedulerLike, type Subscription, type OperatorFunction } from 'rxjs';
+import { parseChannel, type TickerItem } from '../../shared/live.js';
+import { MIN_INTERVAL_MS } from './pace.js';
 
 /** What the hub needs to know of a change. */
 export interface Change {
@@ -34,7 +36,7 @@ export interface Transport {
   send(channel: string, seq: number, data: unknown): void;
 }
 
-export const MIN_INTERVAL_MS = 1000 / MAX_UPDATES_PER_SECOND;
+export { MIN_INTERVAL_MS };
 /** A channel's coalescing group ends after this long without changes, so idle channels hold no timers. */
 const GROUP_IDLE_MS = 10_000;
 const TICKER_RECENT = 20;
@@ -56,13 +58,15 @@ export function channelsOf(changes: readonly Change[], watchedLeaderboards: Iter
 
 /**
  * Per channel: the first change goes at once, later ones at most every
- * `intervalMs` with the latest winning; a channel's group closes when idle.
+ * `intervalMs` (a number, or read at each publish: see `pace.ts`) with the
+ * latest winning; a channel's group closes when idle.
  */
-export function coalescePerChannel(intervalMs: number, scheduler: SchedulerLike = asyncScheduler, idleMs = GROUP_IDLE_MS): OperatorFunction<string, string> {
+export function coalescePerChannel(intervalMs: number | (() => number), scheduler: SchedulerLike = asyncScheduler, idleMs = GROUP_IDLE_MS): OperatorFunction<string, string> {
+  const interval = typeof intervalMs === 'number' ? () => intervalMs : intervalMs;
   return (source) =>
     source.pipe(
       groupBy((ch) => ch, { duration: (g) => g.pipe(debounceTime(idleMs, scheduler)) }),
-      mergeMap((g) => g.pipe(throttleTime(intervalMs, scheduler, { leading: true, trailing: true }))),
+      mergeMap((g) => g.pipe(throttle(() => timer(interval(), scheduler), { leading: true, trailing: true }))),
     );
 }
 
@@ -87,6 +91,8 @@ export class LiveHub {
     private readonly state: ChannelState,
     private readonly onError: (err: unknown) => void = () => {},
     private readonly scheduler: SchedulerLike = asyncScheduler,
+    /** The least time between two publishes of a channel, read at each publish (`PublishPace`). */
+    private readonly interval: () => number = () => MIN_INTERVAL_MS,
   ) {}
 
   addTransport(t: Transport): void {
@@ -107,7 +113,7 @@ export class LiveHub {
           }
           return from(channelsOf(batch, this.watchedLeaderboards()).filter((ch) => this.subscribers(ch) > 0 || ch === 'ticker'));
         }),
-        coalescePerChannel(MIN_INTERVAL_MS, this.scheduler),
+        coalescePerChannel(this.interval, this.scheduler),
         groupBy((ch) => ch),
         // One publish at a time per channel keeps its updates in order.
         mergeMap((g) => g.pipe(concatMap((ch) => from(this.publish(ch))))),

@@ -12,6 +12,8 @@ export interface Gauges {
   archiver: () => { archived: number; blocked: string | null; failures: number } | null;
   ingest: () => { accepted: number; duplicates: number; rejected: number } | null;
   liveClients: () => number;
+  /** The least time between two publishes of a live channel now, ms (null: this process does not push). */
+  livePublishInterval: () => number | null;
 }
 
 /**
@@ -92,6 +94,10 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_archive_blocked', 'gauge', '1 while archiving is paused because the archive on disk is missing or damaged (the log says why).', a.blocked ? 1 : 0);
     }
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
+    const interval = gauges.livePublishInterval();
+    if (interval !== null) {
+      metric('resonance_live_publish_interval_seconds', 'gauge', 'The least time between two updates of a live channel: 0.1 (10 a second) while this process has room, up to 1 while its event loop is saturated.', interval / 1000);
+    }
     // Recorded in µs (1 at least); an empty histogram reports 0.
     const delay = (us: number) => (loopDelay.count > 0 ? us / 1e6 : 0);
     metric('resonance_event_loop_delay_p99_seconds', 'gauge', 'How late the event loop ran a timer due every 10 ms, 99th percentile since the previous scrape.', delay(loopDelay.percentile(99)));

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { compareStreamIds, decodeEntries, microBatch, skipApplied, type DecodedEntry } from '../../server/pipeline/operators.js';
 import { channelsOf, coalescePerChannel } from '../../server/push/hub.js';
+import { MAX_INTERVAL_MS, MIN_INTERVAL_MS, PACE_HIGH, PACE_LOW, PACE_UP, PublishPace } from '../../server/push/pace.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -76,6 +77,29 @@ describe('live coalescing', () => {
       const src = cold('a 9ms a 9ms a 9ms b 9ms a 9ms a 200ms |', { a: 'A', b: 'B' });
       expectObservable(src.pipe(coalescePerChannel(100, undefined, 1000))).toBe('a 29ms b 69ms a 150ms |', { a: 'A', b: 'B' });
     });
+  });
+
+  it('reads the interval at each publish, so a slower pace applies from the next one', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const intervals = [100, 300];
+      let n = 0;
+      const src = cold('a 9ms a 199ms a 9ms a 500ms |', { a: 'A' });
+      // 0: sent, window 100 (the change at 10 goes at 100, opening a window of 300); the changes at 210 and 220 go at 400, as one.
+      expectObservable(src.pipe(coalescePerChannel(() => intervals[Math.min(n++, 1)]!, undefined, 1000))).toBe('a 99ms a 299ms a 320ms |', { a: 'A' });
+    });
+  });
+
+  it('the publish pace slows while the event loop is saturated and comes back to 10 a second when it has room', () => {
+    const pace = new PublishPace();
+    expect(pace.interval).toBe(MIN_INTERVAL_MS);
+    expect(pace.adjust(0.5)).toBe(MIN_INTERVAL_MS);
+    expect(pace.adjust(0.95)).toBe(MIN_INTERVAL_MS * PACE_UP);
+    // Between the two thresholds it holds.
+    expect(pace.adjust((PACE_HIGH + PACE_LOW) / 2)).toBe(MIN_INTERVAL_MS * PACE_UP);
+    for (let i = 0; i < 20; i++) pace.adjust(1);
+    expect(pace.interval).toBe(MAX_INTERVAL_MS);
+    for (let i = 0; i < 40; i++) pace.adjust(0.1);
+    expect(pace.interval).toBe(MIN_INTERVAL_MS);
   });
 
   it('channelsOf names each entity once, plus the global leaderboard and the ticker', () => {
