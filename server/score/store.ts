@@ -306,9 +306,14 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     return { clock, writes, written };
   }
 
-  /** Sends a chunk's WRITE (clearing its entities' marks in `marks`); resolves with the scores that changed. */
-  function send(marks: string, { clock, writes, written }: ReturnType<typeof build>): Promise<ScoreChange[]> {
-    return WRITE.run(redis, [marks], [keys.base, String(clock), ...writes]).then((res) => {
+  /**
+   * Sends a chunk's WRITE (clearing its entities' marks in `marks`); resolves
+   * with the scores that changed. With `readAt`, the watermark it was read at,
+   * it writes nothing if an apply has run since.
+   */
+  function send(marks: string, { clock, writes, written }: ReturnType<typeof build>, readAt = ''): Promise<ScoreChange[]> {
+    return WRITE.run(redis, [marks, keys.meta], [keys.base, String(clock), readAt, ...writes]).then((res) => {
+      if (res === 'MOVED') return [];
       const [prevs, ranks] = res as [string[], number[]];
       const changes: ScoreChange[] = [];
       written.forEach((w, k) => {
@@ -364,12 +369,14 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
    * (its accounts, and the entities that claim them), read, scored and their
    * WRITE sent before the apply returns, so before the next batch's APPLY,
    * behind which it would otherwise queue. Their marks go with it. A failure
-   * leaves them marked, for the next score write.
+   * leaves them marked, for the next score write, and so does a WRITE that
+   * finds the watermark moved (it ran after the next APPLY after all: say,
+   * loaded again after NOSCRIPT, an answer later).
    */
-  async function liveWrite(ids: string[], live: LiveWrite): Promise<void> {
+  async function liveWrite(ids: string[], live: LiveWrite, watermark: string): Promise<void> {
     const got = await read(ids);
     for (const id of ids) liveWritten.set(id, got.seq);
-    void send(keys.dirty, build(ids, got, () => true)).then(
+    void send(keys.dirty, build(ids, got, () => true), watermark).then(
       (changes) => changes.length > 0 && live.onWritten(changes),
       () => {},
     );
@@ -391,7 +398,7 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
     const ids = new Set<string>();
     for (const id of [...list.map((d) => d.id), ...owners]) if (ids.size < LIVE_WRITE_MAX && live.watched(id)) ids.add(id);
     // The batch is applied: a failed read leaves the live write to the next score write.
-    if (ids.size > 0) await liveWrite([...ids], live).catch(() => {});
+    if (ids.size > 0) await liveWrite([...ids], live, newWatermark).catch(() => {});
   }
 
   async function rescoreDirty(onWritten?: (changes: ScoreChange[]) => void, watched?: (id: string) => boolean): Promise<ScoreChange[]> {

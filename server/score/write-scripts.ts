@@ -50,7 +50,9 @@ return redis.call('SMEMBERS', KEYS[2])
 `);
 
 /**
- * WRITE: KEYS = [taken dirty marks]; ARGV = [key base, clock, write JSON...]. For each
+ * WRITE: KEYS = [the dirty marks it clears, meta]; ARGV = [key base, clock,
+ * the watermark it was read at or '', write JSON...]. With a watermark, it
+ * writes nothing and returns 'MOVED' if an apply has moved it since. For each
  * entity: its record, its place in every leaderboard scope (leaving the scopes
  * it no longer belongs to), its history buckets, and its dirty mark cleared.
  * An account's record is fields of its account hash (`RECORD_FIELDS`, and
@@ -65,6 +67,9 @@ return redis.call('SMEMBERS', KEYS[2])
 export const WRITE = new Script(`
 local B = ARGV[1]
 local clock = tonumber(ARGV[2])
+-- A write read right after an apply is stored only if no apply has run since: otherwise a newer state,
+-- and marks it did not score, may be there; the next score write scores them.
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], 'wm') ~= ARGV[3] then return 'MOVED' end
 local DAY, MONTH, HOUR = 86400000, 30 * 86400000, 3600000
 local HIST_MAX = ${HISTORY_FIELD_MAX}
 ${HISTORY_LUA}
@@ -80,7 +85,7 @@ local function inChunks(cmd, key, list, width)
   local step = 1000 * width
   for i = 1, #list, step do redis.call(cmd, key, unpack(list, i, math.min(i + step - 1, #list))) end
 end
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local w = cjson.decode(ARGV[i])
   local id = w.id
   -- An account's record is fields of its account hash, whose 's' is also its own score (read at ingest),

@@ -517,6 +517,19 @@ describe('pipeline and read API', () => {
     // Without `live`, nothing is written until the score write.
     await store.apply(aggregate([reply('f7', 'seen')], P).values(), '2-0', '3-0', T + 30);
     expect(await redis.sMembers(keys.dirty)).toContain('x:seen');
+    await store.rescoreDirty();
+
+    // After a restart Redis has no scripts: the live WRITE is sent again (EVAL after NOSCRIPT) an answer
+    // later, behind the next batch's APPLY. It stores nothing then, and leaves the marks that APPLY set.
+    await redis.scriptFlush();
+    const late: ScoreChange[] = [];
+    await store.apply(aggregate([reply('f8', 'seen')], P).values(), '3-0', '4-0', T + 40, { watched: (id) => id === 'x:seen', onWritten: (c) => late.push(...c) });
+    await store.apply(aggregate([reply('f9', 'seen')], P).values(), '4-0', '5-0', T + 50);
+    await redis.ping();
+    expect(await redis.sMembers(keys.dirty)).toContain('x:seen');
+    expect(late).toEqual([]);
+    const final = await store.rescoreDirty();
+    expect(final.find((c) => c.id === 'x:seen')?.score).toBe((await reads.entity('x:seen'))!.score);
   });
 
   it('keeps an account’s score record in its account hash, and moves the records an earlier version kept apart into it', async () => {
@@ -733,7 +746,7 @@ describe('pipeline and read API', () => {
     const keys = makeKeys(testPrefix());
     const write = async (id: string, s: string, fields: Record<string, string>, scopes: Record<string, string> = { global: s, 'network:x': s }) => {
       await redis.sAdd(keys.dirtyTaken, id);
-      return WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(T), JSON.stringify({ id, s, own: s, account: true, entity: false, remove: false, scopes, fields })]);
+      return WRITE.run(redis, [keys.dirtyTaken, keys.meta], [keys.base, String(T), '', JSON.stringify({ id, s, own: s, account: true, entity: false, remove: false, scopes, fields })]);
     };
     const T = Date.UTC(2026, 0, 10, 12);
     const rec = () => redis.hGetAll(keys.account('x:r'));
@@ -760,13 +773,13 @@ describe('pipeline and read API', () => {
     // The scopes every account is in are never listed, and still left when it leaves them (claimed).
     expect([await redis.zScore(keys.leaderboard('global'), 'x:r'), await redis.zScore(keys.leaderboard('network:x'), 'x:r')]).toEqual([10, 10]);
     await redis.sAdd(keys.dirtyTaken, 'x:r');
-    await WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(T), JSON.stringify({ id: 'x:r', s: '10', own: '10', account: true, entity: false, remove: true, scopes: {}, fields: {} })]);
+    await WRITE.run(redis, [keys.dirtyTaken, keys.meta], [keys.base, String(T), '', JSON.stringify({ id: 'x:r', s: '10', own: '10', account: true, entity: false, remove: true, scopes: {}, fields: {} })]);
     expect([await redis.zScore(keys.leaderboard('global'), 'x:r'), await redis.zScore(keys.leaderboard('network:x'), 'x:r')]).toEqual([null, null]);
     // The first score and its time go once a day of event time has passed (never read again after that).
     await write('x:s', '10', { u: String(T), c: '10' });
     expect(await redis.hmGet(keys.account('x:s'), ['s0', 's0t'])).toEqual(['10', String(T)]);
     await redis.sAdd(keys.dirtyTaken, 'x:s');
-    await WRITE.run(redis, [keys.dirtyTaken], [keys.base, String(T + 86_400_001), JSON.stringify({ id: 'x:s', s: '12', own: '12', account: true, entity: false, remove: false, scopes: { global: '12', 'network:x': '12' }, fields: { u: String(T), c: '12' } })]);
+    await WRITE.run(redis, [keys.dirtyTaken, keys.meta], [keys.base, String(T + 86_400_001), '', JSON.stringify({ id: 'x:s', s: '12', own: '12', account: true, entity: false, remove: false, scopes: { global: '12', 'network:x': '12' }, fields: { u: String(T), c: '12' } })]);
     expect(await redis.hmGet(keys.account('x:s'), ['s0', 's0t', 'd'])).toEqual([null, null, null]);
   });
 
