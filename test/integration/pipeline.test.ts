@@ -31,6 +31,14 @@ describe('pipeline and read API', () => {
     await redis.close();
   });
 
+  /** A score store with its reads and entities, on keys of its own (the test Redis is shared). */
+  function storeOnKeysOfItsOwn() {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    return { keys, P, store, reads: createReads(redis, keys, store, P), entities: createEntities(redis, keys, store) };
+  }
+
   it('scores ingested events; the entity and the leaderboard agree', async () => {
     const events = [
       { id: 'p0', network: 'x', type: 'profile', actor: 'mashable', name: 'Mashable', followers: 9_000_000, ts: ts(50) },
@@ -479,11 +487,7 @@ describe('pipeline and read API', () => {
   });
 
   it('an apply scores and writes the watched entities its batch touched, a brand that claims one of its accounts among them, before it returns', async () => {
-    const keys = makeKeys(testPrefix());
-    const P = modelParams(30);
-    const store = createScoreStore(redis, keys, P);
-    const reads = createReads(redis, keys, store, P);
-    const entities = createEntities(redis, keys, store);
+    const { keys, P, store, reads, entities } = storeOnKeysOfItsOwn();
     const T = Date.UTC(2026, 0, 10, 12);
     let k = 0;
     const reply = (actor: string, target: string) => ({ id: `lw${k++}`, network: 'x', type: 'reply' as const, actor, target, post: `${target}-p`, ts: T + k });
@@ -533,11 +537,7 @@ describe('pipeline and read API', () => {
   });
 
   it('keeps an account’s score record in its account hash, and moves the records an earlier version kept apart into it', async () => {
-    const keys = makeKeys(testPrefix());
-    const P = modelParams(30);
-    const store = createScoreStore(redis, keys, P);
-    const reads = createReads(redis, keys, store, P);
-    const entities = createEntities(redis, keys, store);
+    const { keys, P, store, reads, entities } = storeOnKeysOfItsOwn();
     const T = Date.UTC(2026, 0, 10, 12);
     const events = ['solo', 'duo'].flatMap((who) => Array.from({ length: 4 }, (_, k) => ({ id: `${who}${k}`, network: 'x', type: 'reply' as const, actor: `fan${k}`, target: who, post: 'p', topics: undefined, ts: T + k })));
     await store.apply(aggregate(events, P).values(), '', '1-0', T + 10);
