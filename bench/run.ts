@@ -15,6 +15,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { io as connect } from 'socket.io-client';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
 import { archiveDirFor } from '../server/score/archive.js';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     accounts: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '4' },
+    watch: { type: 'string', default: '0' },
     only: { type: 'string', default: PARTS.join(',') },
     help: { type: 'boolean', short: 'h' },
   },
@@ -46,6 +48,8 @@ if (values.help) {
   --accounts N      population of the demo mix (default 100,000)
   --batch N         events per request or frame (default 5,000)
   --concurrency N   requests or sockets in flight (default 4)
+  --watch N         during each throughput window, a socket.io client watches the
+                    N accounts most acted upon in it, as a wall display would (default 0)
   --only LIST       some of ${PARTS.join(',')}; a partial run prints its
                     table but writes neither bench/results nor docs/benchmarks.md
   BENCH_CPU_PROF=<dir> in the environment writes a CPU profile of every server
@@ -64,6 +68,7 @@ for (const p of only) if (!(PARTS as readonly string[]).includes(p)) {
 const full = PARTS.every((p) => only.has(p));
 const DURATION = Number(values.duration);
 const RUNS = Number(values.runs);
+const WATCH = Number(values.watch);
 const ACCOUNTS = Number(values.accounts);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
@@ -147,6 +152,34 @@ function httpSender(url: string) {
   };
 }
 
+/** The `n` accounts most acted upon in the next events of `queue` (NDJSON chunks), as entity ids. */
+function mostActedUpon(queue: string[], n: number): string[] {
+  const counts = new Map<string, number>();
+  for (const chunk of queue.slice(0, 20)) {
+    for (const line of chunk.split('\n')) {
+      if (!line) continue;
+      const e = JSON.parse(line) as { network: string; target?: string };
+      if (e.target) counts.set(`${e.network}:${e.target}`, (counts.get(`${e.network}:${e.target}`) ?? 0) + 1);
+    }
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, n).map(([id]) => id);
+}
+
+/** A socket.io client watching `ids`' entity channels; `close()` returns the updates it received. */
+async function watchLive(url: string, ids: string[]): Promise<{ close(): number }> {
+  const socket = connect(`${url}/live`, { transports: ['websocket'], forceNew: true });
+  await new Promise<void>((ok) => socket.once('connect', () => ok()));
+  let updates = 0;
+  socket.on('update', () => updates++);
+  for (const id of ids) await new Promise((ok) => socket.emit('subscribe', `entity:${id}`, ok));
+  return {
+    close() {
+      socket.disconnect();
+      return updates;
+    },
+  };
+}
+
 async function wsSender(url: string) {
   const sockets = await Promise.all(
     Array.from({ length: CONCURRENCY }, () => {
@@ -220,6 +253,7 @@ try {
         // Enough for a window: 40,000 events/s (well above what is scored) for DURATION seconds.
         while (queue.length * BATCH < 40_000 * DURATION) queue.push(...moreActivity());
         server = await startServer(redis.url, prefix);
+        const watcher = WATCH > 0 ? await watchLive(server.url, mostActedUpon(queue, WATCH)) : null;
         let r: Throughput;
         if (via === 'http') r = await feed(server, queue, httpSender(server.url));
         else {
@@ -227,8 +261,9 @@ try {
           r = await feed(server, queue, s.send);
           s.close();
         }
+        const watched = watcher ? `; ${fmt(watcher.close())} live updates to the ${WATCH} watched` : '';
         (via === 'http' ? http : ws).push(r);
-        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked; ${r.writes} score writes${r.writeMs === null ? '' : ` of ${fmt(r.writeMs)} ms on average`}; cores used: ${fmtCores(r.cores)}`);
+        console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked; ${r.writes} score writes${r.writeMs === null ? '' : ` of ${fmt(r.writeMs)} ms on average`}; cores used: ${fmtCores(r.cores)}${watched}`);
         if (run === 0 && via === 'http') {
           // The scorer alone: draining the backlog the window left, with ingest idle, until it is empty or for 10 s.
           await admin.configResetStat();
