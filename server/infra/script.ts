@@ -11,6 +11,11 @@ export class Script {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /** Loads the script into Redis's cache, so that its next run needs no NOSCRIPT round (which sends it a reply later). */
+  async load(client: RedisClient): Promise<void> {
+    await client.scriptLoad(this.source);
+  }
+
   async run(client: RedisClient, keys: string[], args: string[]): Promise<unknown> {
     try {
       return await client.evalSha(this.sha, { keys, arguments: args });

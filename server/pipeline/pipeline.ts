@@ -213,6 +213,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
 
   async function run(): Promise<void> {
     await ensureGroup(opts.redis, opts.keys);
+    await opts.store.prepare();
     // APPLY and WRITE keep an account's posts, record and topics where this version reads them: an earlier version's move first.
     const moved = await moveEarlierLayouts(opts.redis, opts.keys);
     if (moved.posts + moved.records > 0) opts.log.info(moved, 'moved the post hashes and score records an earlier version kept apart into the accounts\' hashes');

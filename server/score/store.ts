@@ -159,6 +159,12 @@ export interface LiveWrite {
 }
 
 export interface ScoreStore {
+  /**
+   * Loads the scripts into Redis (a scorer's start, after a restart of Redis
+   * too): a script sent again after NOSCRIPT lands a reply later, behind what
+   * was sent meanwhile, and a score write must not land behind a later one.
+   */
+  prepare(): Promise<void>;
   watermark(): Promise<string>;
   clock(): Promise<number>;
   /**
@@ -411,6 +417,9 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
 
   return {
     resolve,
+    async prepare() {
+      await Promise.all([APPLY, TAKE, WRITE, SWEEP].map((script) => script.load(redis)));
+    },
     async watermark() {
       return (await redis.hGet(keys.meta, 'wm')) ?? '';
     },

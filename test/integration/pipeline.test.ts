@@ -6,8 +6,8 @@ import { aggregate } from '../../server/score/aggregate.js';
 import { COMPONENT_NAMES, modelParams, packComponents, unpackComponents } from '../../server/score/model.js';
 import { ClaimedAccountError, createReads, type HistoryRange } from '../../server/score/reads.js';
 import { createEntities } from '../../server/score/entities.js';
-import { ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
-import { HISTORY_FIELD_MAX, RECORD_FIELDS, SWEEP, WRITE } from '../../server/score/write-scripts.js';
+import { APPLY, ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
+import { HISTORY_FIELD_MAX, RECORD_FIELDS, SWEEP, TAKE, WRITE } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, WRITE_CHUNK, createScoreStore, type LiveWrite, type ScoreChange } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
@@ -534,6 +534,10 @@ describe('pipeline and read API', () => {
     expect(late).toEqual([]);
     const final = await store.rescoreDirty();
     expect(final.find((c) => c.id === 'x:seen')?.score).toBe((await reads.entity('x:seen'))!.score);
+    // Which a scorer's start prevents: it loads the scripts first.
+    await redis.scriptFlush();
+    await store.prepare();
+    expect((await redis.scriptExists([APPLY.sha, TAKE.sha, WRITE.sha, SWEEP.sha])).map(Number)).toEqual([1, 1, 1, 1]);
   });
 
   it('keeps an account’s score record in its account hash, and moves the records an earlier version kept apart into it', async () => {
