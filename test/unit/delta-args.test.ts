@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, type StreamEvent } from '../../server/score/aggregate.js';
 import { modelParams } from '../../server/score/model.js';
-import { deltaArgs } from '../../server/score/store.js';
+import { deltaArgs } from '../../server/score/apply-args.js';
 
 const P = modelParams(30);
 const like = (id: string, actor: string, ts: number, f?: number): StreamEvent => ({ id, network: 'x', type: 'like', actor, target: 'star', post: 'p1', ts, ...(f === undefined ? {} : { f }) });
