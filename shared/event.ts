@@ -98,25 +98,22 @@ export function topicSlug(raw: string): string | null {
   return new RegExp(TOPIC_PATTERN).test(slug) ? slug : null;
 }
 
-/**
- * A UTF-16 surrogate without its pair. JSON can carry one (`"\\ud800"`), but
- * it is not Unicode: Redis would store it as U+FFFD (so two such ids would
- * collide) and the Lua scripts' JSON decoder refuses it.
- */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
-
 /** The event's free-text fields (the others have patterns), each a string or, for `topics`, a list of them. */
 export const TEXT_FIELDS = ['id', 'actor', 'target', 'post', 'name', 'topics'] as const;
 
-/** Whether a string is well-formed Unicode (no lone surrogate). */
+/**
+ * Whether a string is well-formed Unicode: no UTF-16 surrogate without its
+ * pair. JSON can carry one (`"\\ud800"`), but it is not Unicode: Redis would
+ * store it as U+FFFD (so two such ids would collide) and the Lua scripts'
+ * JSON decoder refuses it.
+ */
 export function isWellFormed(s: string): boolean {
-  return !LONE_SURROGATE.test(s);
+  return s.isWellFormed();
 }
 
 /** The string with each lone surrogate replaced by U+FFFD, as Redis stores it. */
 export function wellFormed(s: string): string {
-  return s.replace(LONE_SURROGATES, '\ufffd');
+  return s.toWellFormed();
 }
 
 /** An account id: `network:handle`. */
