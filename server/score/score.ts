@@ -79,42 +79,68 @@ export interface ScoreResult {
   topics: TopicScore[];
 }
 
-/** Parses an account hash as stored by the apply script. */
-export function parseAccount(id: string, h: Record<string, string>): AccountSnapshot {
-  const n = (k: string) => Number(h[k] ?? 0) || 0;
-  const topics: Record<string, TopicState> = {};
-  for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith('t:')) {
-      // '<posts>|<days>|<engagers>|<endorsers>|<value>|<the days>', '' for 0, trailing parts left out (TOPIC_LUA in scripts.ts).
-      const [posts, days, engagers, endorsers, value] = v.split('|', 5).map((x) => Number(x) || 0);
-      topics[k.slice(2)] = { posts: posts ?? 0, days: days ?? 0, engagers: engagers ?? 0, endorsers: endorsers ?? 0, value: value ?? 0 };
-    } else if (k.length > 3 && k[2] === ':' && k[0] === 't') {
-      // A field per part, as versions before 0.10 kept a topic (moved into 't:<topic>' when a scorer starts).
-      const topic = k.slice(3);
-      const t = (topics[topic] ??= { value: 0, posts: 0, days: 0, engagers: 0, endorsers: 0 });
-      const x = Number(v) || 0;
-      if (k.startsWith('tv:')) t.value = x;
-      else if (k.startsWith('tp:')) t.posts = x;
-      else if (k.startsWith('td:')) t.days = x;
-      else if (k.startsWith('te:')) t.engagers = x;
-      else if (k.startsWith('tk:')) t.endorsers = x;
+/** A stored number; 0 for a missing or unreadable one. */
+function num(v: string): number {
+  return Number(v) || 0;
+}
+
+/** A topic field's value, '<posts>|<days>|<engagers>|<endorsers>|<value>|<the days>', '' for 0, trailing parts left out (TOPIC_LUA in scripts.ts). */
+function parseTopic(v: string): TopicState {
+  const parts = [0, 0, 0, 0, 0];
+  let from = 0;
+  for (let j = 0; j < 5 && from <= v.length; j++) {
+    const to = v.indexOf('|', from);
+    parts[j] = num(v.slice(from, to < 0 ? v.length : to));
+    if (to < 0) break;
+    from = to + 1;
+  }
+  return { posts: parts[0]!, days: parts[1]!, engagers: parts[2]!, endorsers: parts[3]!, value: parts[4]! };
+}
+
+/**
+ * Parses an account hash as stored by the apply script, given as HGETALL's
+ * flat list of fields and values (what the score store reads: a list costs
+ * the Redis client and the garbage collector less than an object keyed by
+ * each account's own field names).
+ */
+export function parseAccountFields(id: string, fields: readonly string[]): AccountSnapshot {
+  const a: AccountSnapshot = { id, name: null, followers: 0, follows: 0, E: 0, A: 0, O: 0, K: 0, N: 0, D: 0, last: 0, first: 0, topics: {} };
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const k = fields[i]!;
+    const v = fields[i + 1]!;
+    switch (k) {
+      case 'name': a.name = v; break;
+      case 'f': a.followers = num(v); break;
+      case 'nf': a.follows = num(v); break;
+      case 'E': a.E = num(v); break;
+      case 'A': a.A = num(v); break;
+      case 'O': a.O = num(v); break;
+      case 'K': a.K = num(v); break;
+      case 'N': a.N = num(v); break;
+      case 'D': a.D = num(v); break;
+      case 'last': a.last = num(v); break;
+      case 'first': a.first = num(v); break;
+      default:
+        if (k.startsWith('t:')) a.topics[k.slice(2)] = parseTopic(v);
+        else if (k.length > 3 && k[2] === ':' && k[0] === 't') {
+          // A field per part, as versions before 0.10 kept a topic (moved into 't:<topic>' when a scorer starts).
+          const topic = k.slice(3);
+          const t = (a.topics[topic] ??= { value: 0, posts: 0, days: 0, engagers: 0, endorsers: 0 });
+          const x = num(v);
+          if (k.startsWith('tv:')) t.value = x;
+          else if (k.startsWith('tp:')) t.posts = x;
+          else if (k.startsWith('td:')) t.days = x;
+          else if (k.startsWith('te:')) t.engagers = x;
+          else if (k.startsWith('tk:')) t.endorsers = x;
+        }
     }
   }
-  return {
-    id,
-    name: h.name ?? null,
-    followers: n('f'),
-    follows: n('nf'),
-    E: n('E'),
-    A: n('A'),
-    O: n('O'),
-    K: n('K'),
-    N: n('N'),
-    D: n('D'),
-    last: n('last'),
-    first: n('first'),
-    topics,
-  };
+  return a;
+}
+
+/** Parses an account hash as stored by the apply script (as an object: HGETALL's default reply). */
+export function parseAccount(id: string, h: Record<string, string>): AccountSnapshot {
+  return parseAccountFields(id, Object.entries(h).flat());
 }
 
 export function qualifies(t: Pick<TopicState, 'days' | 'engagers' | 'endorsers'>): boolean {

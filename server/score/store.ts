@@ -15,6 +15,7 @@
  * for the next write.
  */
 import type { Keys } from '../infra/keys.js';
+import { RESP_TYPES } from 'redis';
 import type { RedisClient } from '../infra/redis.js';
 import type { AccountDelta } from './aggregate.js';
 import { packComponents, type ModelParams } from './model.js';
@@ -22,9 +23,16 @@ import { BRAND_SCOPE } from './boards.js';
 import { APPLY } from './scripts.js';
 import { deltaArgs } from './apply-args.js';
 import { SWEEP, TAKE, WRITE } from './write-scripts.js';
-import { packTopics, parseAccount, scoreAccounts, type AccountSnapshot } from './score.js';
+import { packTopics, parseAccountFields, scoreAccounts, type AccountSnapshot } from './score.js';
 import { entityOf, isAccountId } from './record.js';
 import type { Entity } from '../../shared/api.js';
+
+/** A hash read as a flat list of fields and values, as an object (no prototype: a field is a key like any other). */
+function fieldsOf(list: readonly string[]): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!;
+  return out;
+}
 
 /** A score that changed (or was first set). */
 export interface ScoreChange {
@@ -135,36 +143,41 @@ export function createScoreStore(client: RedisClient, keys: Keys, params: ModelP
   /** Applies, in stream order. */
   const applying = queue();
 
+  // Hashes are read as HGETALL's flat list of fields and values rather than an object (`parseAccountFields`).
+  const lists = redis.withTypeMapping({ [RESP_TYPES.MAP]: Array }) as unknown as RedisClient;
+
   async function resolve(ids: string[]): Promise<(ResolvedEntity | null)[]> {
-    const m = redis.multi();
+    // Each id's hash and, for an entity, its accounts; then who claims the accounts among the ids, in one HMGET.
+    const m = lists.multi();
     for (const id of ids) {
-      if (isAccountId(id)) m.hGetAll(keys.account(id)).hGet(keys.owner, id);
+      if (isAccountId(id)) m.hGetAll(keys.account(id));
       else m.hGetAll(keys.entity(id)).sMembers(keys.entityAccounts(id));
     }
-    const first = (await m.execAsPipeline()) as unknown[];
-    const accountIds = new Set<string>();
-    ids.forEach((id, i) => {
-      if (!isAccountId(id)) for (const a of (first[2 * i + 1] as string[]) ?? []) accountIds.add(a);
-    });
-    const list = [...accountIds];
-    const states = list.length ? ((await Promise.all(list.map((a) => redis.hGetAll(keys.account(a))))) as Record<string, string>[]) : [];
-    const byId = new Map(list.map((a, i) => [a, states[i] ?? {}]));
+    const direct = ids.filter(isAccountId);
+    if (direct.length > 0) m.hmGet(keys.owner, direct);
+    const replies = (await m.execAsPipeline()) as unknown[];
+    const claims = (direct.length > 0 ? replies.pop() : []) as (string | null)[];
+    const owners = new Map(direct.map((id, k) => [id, claims[k] ?? null]));
+    let r = 0;
+    const read = ids.map((id) => ({ hash: (replies[r++] ?? []) as string[], accounts: isAccountId(id) ? [] : ((replies[r++] ?? []) as string[]) }));
+    const list = [...new Set(read.flatMap((x) => x.accounts))];
+    const states = list.length ? ((await Promise.all(list.map((a) => lists.hGetAll(keys.account(a))))) as unknown as string[][]) : [];
+    const byId = new Map(list.map((a, i) => [a, states[i] ?? []]));
     return ids.map((id, i) => {
-      const h = (first[2 * i] ?? {}) as Record<string, string>;
+      const { hash, accounts } = read[i]!;
+      if (hash.length === 0) return null;
       if (isAccountId(id)) {
-        if (Object.keys(h).length === 0) return null;
-        const owner = first[2 * i + 1] as string | null;
-        const snap = parseAccount(id, h);
+        const owner = owners.get(id);
+        const snap = parseAccountFields(id, hash);
         return { id, registered: false, name: snap.name ?? id, kind: 'person', accounts: [snap], ...(owner ? { claimedBy: owner } : {}) };
       }
-      if (Object.keys(h).length === 0) return null;
-      const accts = ((first[2 * i + 1] as string[]) ?? []).sort();
+      const e = fieldsOf(hash);
       return {
         id,
         registered: true,
-        name: h.name ?? id,
-        kind: h.kind === 'brand' ? 'brand' : 'person',
-        accounts: accts.map((a) => parseAccount(a, byId.get(a) ?? {})),
+        name: e.name ?? id,
+        kind: e.kind === 'brand' ? 'brand' : 'person',
+        accounts: [...accounts].sort().map((a) => parseAccountFields(a, byId.get(a) ?? [])),
       };
     });
   }

@@ -578,6 +578,12 @@ describe('pipeline and read API', () => {
     expect(await reads.entity('x:solo')).toMatchObject({ id: 'x:solo', score: Number(solo.s) });
     expect(await redis.zScore(keys.leaderboard('global'), 'x:solo')).toBe(Number(solo.s));
     expect((await reads.history('x:solo', '24h'))!.points.length).toBe(1);
+
+    // Claimed again, its activity moves the entity alone: a score write sends no change of the account's own.
+    await entities.put('soloco', { name: 'Solo Co', kind: 'brand', accounts: ['x:solo'] });
+    expect((await store.resolve(['x:solo', 'soloco'])).map((e) => e?.claimedBy)).toEqual(['soloco', undefined]);
+    await store.apply(aggregate([{ id: 'solo9', network: 'x', type: 'reply', actor: 'fan9', target: 'solo', post: 'p', ts: T + 9 }], P).values(), '1-0', '2-0', T + 10);
+    expect((await store.rescoreDirty()).map((c) => c.id)).not.toContain('x:solo');
   });
 
   it('keeps minute and hour history in the record while small and in one set per entity past that, and moves the two sets of an earlier version into it', async () => {
