@@ -104,7 +104,9 @@ function parseTopic(v: string): TopicState {
  * each account's own field names).
  */
 export function parseAccountFields(id: string, fields: readonly string[]): AccountSnapshot {
-  const a: AccountSnapshot = { id, name: null, followers: 0, follows: 0, E: 0, A: 0, O: 0, K: 0, N: 0, D: 0, last: 0, first: 0, topics: {} };
+  // Topics keyed by slug, without a prototype: 'constructor' is a slug like any other.
+  const topics = Object.create(null) as Record<string, TopicState>;
+  const a: AccountSnapshot = { id, name: null, followers: 0, follows: 0, E: 0, A: 0, O: 0, K: 0, N: 0, D: 0, last: 0, first: 0, topics };
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const k = fields[i]!;
     const v = fields[i + 1]!;
