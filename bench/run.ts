@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { io as connect } from 'socket.io-client';
+import { accountId } from '../shared/event.js';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { connectRedis } from '../server/infra/redis.js';
 import { archiveDirFor } from '../server/score/archive.js';
@@ -159,7 +160,9 @@ function mostActedUpon(queue: string[], n: number): string[] {
     for (const line of chunk.split('\n')) {
       if (!line) continue;
       const e = JSON.parse(line) as { network: string; target?: string };
-      if (e.target) counts.set(`${e.network}:${e.target}`, (counts.get(`${e.network}:${e.target}`) ?? 0) + 1);
+      if (!e.target) continue;
+      const id = accountId(e.network, e.target);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
     }
   }
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, n).map(([id]) => id);

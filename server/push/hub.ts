@@ -36,7 +36,6 @@ export interface Transport {
   send(channel: string, seq: number, data: unknown): void;
 }
 
-export { MIN_INTERVAL_MS };
 /** A channel's coalescing group ends after this long without changes, so idle channels hold no timers. */
 const GROUP_IDLE_MS = 10_000;
 const TICKER_RECENT = 20;

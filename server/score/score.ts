@@ -140,7 +140,7 @@ export function parseAccountFields(id: string, fields: readonly string[]): Accou
   return a;
 }
 
-/** Parses an account hash as stored by the apply script (as an object: HGETALL's default reply). */
+/** Parses an account hash given as an object (HGETALL's default reply, as tests and tools read it). */
 export function parseAccount(id: string, h: Record<string, string>): AccountSnapshot {
   return parseAccountFields(id, Object.entries(h).flat());
 }

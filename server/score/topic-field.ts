@@ -1,7 +1,7 @@
 /**
  * Lua for a topic's state in the account hash, shared by APPLY (`scripts.ts`)
  * and the move of earlier versions' fields (`legacy.ts`); in Node,
- * `parseAccount` (`score.ts`) reads its counts. The field 't:<topic>' =
+ * `parseAccountFields` (`score.ts`) reads its counts. The field 't:<topic>' =
  * '<posts>|<days>|<engagers>|<endorsers>|<value>|<day>,<day>...' (tagged
  * posts, days with one, distinct engagers and endorsers, the forward-decayed
  * value of its engagement and endorsements, and the days with a tagged post,

@@ -1,7 +1,8 @@
 /** The live hub sends an entity's state as its score write stored it, and reads the channel only when a change came without one. */
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { LiveHub, MIN_INTERVAL_MS, type Change, type Transport } from '../../server/push/hub.js';
+import { LiveHub, type Change, type Transport } from '../../server/push/hub.js';
+import { MIN_INTERVAL_MS } from '../../server/push/pace.js';
 
 function setup() {
   const reads: string[] = [];
