@@ -96,6 +96,16 @@ local EMPTY = {}
 -- Accounts marked dirty by this batch, each once; their owners are looked up together at the end.
 local marked, marks = {}, {}
 local function mark(id) if not marked[id] then marked[id] = true; marks[#marks + 1] = id end end
+-- The times of an account's follower count and name ('fts', 'nts') are left out while they equal its first
+-- sight ('first'), as they do when an account is first seen in its profile, and read as 'first'. When
+-- 'first' moves earlier, a time left out is written out as the old 'first': the fields to set for it.
+local function stampsKept(key, oldFirst)
+  local v = redis.call('HMGET', key, 'f', 'fts', 'name', 'nts')
+  local set = {}
+  if v[1] and not v[2] then set[#set + 1] = 'fts'; set[#set + 1] = oldFirst end
+  if v[3] and not v[4] then set[#set + 1] = 'nts'; set[#set + 1] = oldFirst end
+  return set
+end
 for i = 5, #ARGV do
   local raw = ARGV[i]
   -- An account that only acted (liked, followed ...) changes nothing once it exists, unless this is an earlier first sight.
@@ -104,7 +114,9 @@ for i = 5, #ARGV do
     local key = B .. 'a:' .. touchId
     local cur = redis.call('HGET', key, 'first')
     if not cur or tonumber(touchFirst) < tonumber(cur) then
-      redis.call('HSET', key, 'first', touchFirst)
+      local set = {}
+      if cur then set = stampsKept(key, cur) end
+      redis.call('HSET', key, 'first', touchFirst, unpack(set))
       mark(touchId)
     end
   else
@@ -185,16 +197,22 @@ for i = 5, #ARGV do
   local tout = {}
   local function tset(topic, j, x) local t = tout[topic]; if not t then t = {}; tout[topic] = t end; t[j] = x end
   local function tadd(topic, j, x) local t = tout[topic]; tset(topic, j, num((t and t[j]) or tcur[topic][j]) + x) end
-  if not cur.first or d.first < tonumber(cur.first) then out.first = d.first end
+  if not cur.first or d.first < tonumber(cur.first) then
+    out.first = d.first
+    if cur.first then
+      local set = stampsKept(key, cur.first)
+      for k = 1, #set, 2 do out[set[k]] = set[k + 1]; cur[set[k]] = set[k + 1] end
+    end
+  end
   if last > 0 and last > num(cur.last) then out.last = last end
   if d.followers then
-    local cts = tonumber(cur.fts or '-1')
+    local cts = tonumber(cur.fts or (cur.f and cur.first) or '-1')
     if d.followers.ts > cts or (d.followers.ts == cts and d.followers.value > num(cur.f)) then
       out.f = d.followers.value; out.fts = d.followers.ts
     end
   end
   if d.name then
-    local cts = tonumber(cur.nts or '-1')
+    local cts = tonumber(cur.nts or (cur.name and cur.first) or '-1')
     if d.name.ts > cts or (d.name.ts == cts and d.name.value > (cur.name or '')) then
       out.name = d.name.value; out.nts = d.name.ts
     end
@@ -280,6 +298,15 @@ for i = 5, #ARGV do
   flat = {}
   for f, x in pairs(pout) do if not x then flat[#flat + 1] = f end end
   if #flat > 0 then redis.call('HDEL', dyk, unpack(flat)) end
+  -- A time equal to the account's first sight (as it is after this delta) is left out (stampsKept).
+  local firstNow, gone = tonumber(out.first or cur.first), {}
+  for _, f in ipairs({ 'fts', 'nts' }) do
+    if out[f] and tonumber(out[f]) == firstNow then
+      out[f] = nil
+      if cur[f] then gone[#gone + 1] = f end
+    end
+  end
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
   flat = {}
   for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
   for topic, t in pairs(tout) do flat[#flat + 1] = 't:' .. topic; flat[#flat + 1] = packTopic(tcur[topic], t) end

@@ -752,6 +752,70 @@ describe('pipeline and read API', () => {
     expect(board.entries.find((x) => x.id === 'x:renamed')?.delta).toBe(Number(moved.d));
   });
 
+  it('leaves out the times of the follower count and the name while they equal the first sight, and writes them out when the first sight moves earlier', async () => {
+    const { keys, P, store } = storeOnKeysOfItsOwn();
+    const mirror = new MemoryState();
+    const T0 = Date.UTC(2026, 0, 10, 12);
+    let n = 0;
+    const apply = async (events: object[]) => {
+      const deltas = aggregate(events as never, P);
+      mirror.apply(deltas.values());
+      await store.apply(deltas.values(), n === 0 ? '' : `${n}-0`, `${n + 1}-0`, T0 + 10 * 60_000);
+      n += 1;
+      const h = await redis.hGetAll(keys.account('x:star'));
+      const snap = parseAccount('x:star', h);
+      // The state always agrees with the mirror of APPLY's arithmetic.
+      expect({ name: snap.name, followers: snap.followers, first: snap.first }).toEqual({
+        name: mirror.snapshot('x:star').name,
+        followers: mirror.snapshot('x:star').followers,
+        first: mirror.snapshot('x:star').first,
+      });
+      return h;
+    };
+    const profile = (id: string, at: number, name: string, followers: number) => ({ id, network: 'x', type: 'profile', actor: 'star', name, followers, ts: at });
+    // First seen in its profile: both times are the first sight, left out.
+    let h = await apply([profile('p1', T0, 'Star', 100)]);
+    expect(h).toMatchObject({ first: String(T0), name: 'Star', f: '100' });
+    expect(h.fts).toBeUndefined();
+    expect(h.nts).toBeUndefined();
+    // A profile as old as the first sight with a smaller count, or older still, changes nothing.
+    h = await apply([profile('p2', T0, 'Star', 90)]);
+    expect(h).toMatchObject({ name: 'Star', f: '100' });
+    // An earlier first sight, as an actor only: the times left out are written out as the old first sight.
+    h = await apply([{ id: 'l1', network: 'x', type: 'like', actor: 'star', target: 'other', post: 'o1', ts: T0 - 60_000 }]);
+    expect(h).toMatchObject({ first: String(T0 - 60_000), fts: String(T0), nts: String(T0) });
+    // So a profile between the two first sights is older than the one kept, and changes nothing.
+    h = await apply([profile('p3', T0 - 30_000, 'Between', 5)]);
+    expect(h).toMatchObject({ name: 'Star', f: '100', fts: String(T0), nts: String(T0) });
+    // A newer profile, and an earlier first sight in a delta that changes state (engaged), in one batch.
+    h = await apply([
+      { id: 'r1', network: 'x', type: 'reply', actor: 'fan', target: 'star', post: 's1', ts: T0 - 120_000 },
+      profile('p4', T0 + 60_000, 'Star Two', 200),
+    ]);
+    expect(h).toMatchObject({ first: String(T0 - 120_000), name: 'Star Two', f: '200', fts: String(T0 + 60_000), nts: String(T0 + 60_000) });
+    // The same for times left out: an earlier first sight in a delta that changes state writes them out.
+    const T1 = T0 + 7_200_000;
+    const fresh = async (events: object[]) => {
+      await store.apply(aggregate(events as never, P).values(), `${n}-0`, `${n + 1}-0`, T1);
+      n += 1;
+      return redis.hGetAll(keys.account('x:fresh'));
+    };
+    expect(await fresh([{ id: 'f1', network: 'x', type: 'profile', actor: 'fresh', name: 'Fresh', followers: 7, ts: T1 }])).not.toHaveProperty('fts');
+    expect(await fresh([{ id: 'f2', network: 'x', type: 'reply', actor: 'fan', target: 'fresh', post: 'f', ts: T1 - 60_000 }])).toMatchObject({ first: String(T1 - 60_000), fts: String(T1), nts: String(T1) });
+    expect(await fresh([{ id: 'f3', network: 'x', type: 'profile', actor: 'fresh', name: 'Between', followers: 1, ts: T1 - 30_000 }])).toMatchObject({ name: 'Fresh', f: '7' });
+    // A newer profile's time is written; an older one still changes nothing.
+    h = await apply([profile('p5', T0 + 120_000, 'Star Three', 300), profile('p6', T0 - 600_000, 'Zed', 1)]);
+    expect(h).toMatchObject({ first: String(T0 - 600_000), name: 'Star Three', f: '300', fts: String(T0 + 120_000) });
+    // An account hash written before these times were left out holds them even when equal to 'first': a profile
+    // of that time with a larger count (which wins a tie) leaves its time out and deletes the field.
+    const T = T0 + 3_600_000;
+    await redis.hSet(keys.account('x:older'), { first: String(T), f: '50', fts: String(T), name: 'Older', nts: String(T) });
+    await store.apply(aggregate([{ id: 'o1', network: 'x', type: 'profile', actor: 'older', name: 'Older', followers: 60, ts: T }] as never, P).values(), `${n}-0`, `${n + 1}-0`, T);
+    const older = await redis.hGetAll(keys.account('x:older'));
+    expect(older).toMatchObject({ first: String(T), f: '60', name: 'Older', nts: String(T) });
+    expect(older.fts).toBeUndefined();
+  });
+
   it('a score record leaves out what it can read elsewhere, and writes it out when it differs', async () => {
     const keys = makeKeys(testPrefix());
     const write = async (id: string, s: string, fields: Record<string, string>, scopes: Record<string, string> = { global: s, 'network:x': s }) => {
