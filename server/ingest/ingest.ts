@@ -25,24 +25,35 @@ import { errors, storeError } from '../errors.js';
  * ('' for a new actor), which spares the scorer a read for every actor it
  * already knows (see StreamEvent).
  */
-const APPEND = new Script(`
+export const APPEND = new Script(`
+local ids = {}
+for i = 3, #ARGV, 3 do ids[#ids + 1] = ARGV[i] end
+-- Both buckets asked once for the whole chunk; an id twice in the chunk counts once.
+local before = redis.call('SMISMEMBER', KEYS[3], unpack(ids))
+local now = redis.call('SMISMEMBER', KEYS[2], unpack(ids))
+local seen, new = {}, {}
 local accepted, duplicates = 0, 0
-for i = 3, #ARGV, 3 do
-  local id = ARGV[i]
-  if redis.call('SISMEMBER', KEYS[3], id) == 1 or redis.call('SADD', KEYS[2], id) == 0 then
+for k, id in ipairs(ids) do
+  if before[k] == 1 or now[k] == 1 or seen[id] then
     duplicates = duplicates + 1
   else
+    seen[id] = true
+    new[#new + 1] = id
+    local i = 3 * k
     local a = redis.call('HMGET', ARGV[2] .. 'a:' .. ARGV[i + 2], 's', 'first')
     redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1], 'q', a[1] or '1', 'f', a[2] or '')
     accepted = accepted + 1
   end
 end
-if accepted > 0 then redis.call('EXPIRE', KEYS[2], ARGV[1], 'NX') end
+if #new > 0 then
+  redis.call('SADD', KEYS[2], unpack(new))
+  redis.call('EXPIRE', KEYS[2], ARGV[1], 'NX')
+end
 return { accepted, duplicates }
 `);
 
 /** Events per script call: keeps each call short so Redis stays responsive. */
-const CHUNK = 500;
+export const CHUNK = 500;
 
 export interface IngestStats {
   accepted: number;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
+import { createIngest } from '../../server/ingest/ingest.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
 const TS = () => Date.now() - 60_000;
@@ -53,6 +54,27 @@ describe('ingest over HTTP', () => {
     // The same id on another network is another event.
     const other = await postEvents(t.url, { ...like('dup-1'), network: 'bluesky' });
     expect(other.body.accepted).toBe(1);
+  });
+
+  it('recognises an id for at least the deduplication window and at most twice it, across its two buckets', async () => {
+    const keys = makeKeys(testPrefix());
+    const WINDOW = 60;
+    // 10 s into a bucket of the window.
+    let now = (Math.floor(Date.now() / 1000 / WINDOW) - 5) * WINDOW * 1000 + 10_000;
+    const ingest = createIngest(redis, keys, { windowSec: WINDOW, clock: () => now });
+    const send = (...ids: string[]) => ingest.ingest(ids.map((id) => ({ ...like(id), ts: now - 1000 })));
+    expect(await send('w1', 'w2')).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+    // The next bucket: both still known (from the bucket before), a new one taken.
+    now += WINDOW * 1000;
+    expect(await send('w1', 'w3')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    // Two buckets on: w1 and w2 are past the window, w3 (one bucket back) is not.
+    now += WINDOW * 1000;
+    expect(await send('w1', 'w2', 'w3')).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    expect(await redis.xLen(keys.stream)).toBe(5);
+    // Each bucket expires by itself, after two windows and a minute.
+    const ttl = await redis.ttl(keys.dedupe(Math.floor(now / 1000 / WINDOW)));
+    expect(ttl).toBeGreaterThan(2 * WINDOW);
+    expect(ttl).toBeLessThanOrEqual(2 * WINDOW + 60);
   });
 
   it('lists each rejected event with its index, code and message, and accepts the rest', async () => {
