@@ -4,7 +4,8 @@
  * `BENCH_OTHER_INGEST=<other checkout>/server/ingest/ingest.ts` against
  * another checkout's script (read from that file's text), in turn, the order
  * swapping every round, on one redis-server with AOF on as the private
- * server runs. The demo mix in the server's chunks of 500, one chunk in ten
+ * server runs. The demo mix (a profile for each of 100,000 accounts, then
+ * the events asked for) in the server's chunks of 500, one chunk in ten
  * sent twice as an at-least-once producer would. Prints, per script, its own
  * time (INFO commandstats, its commands included) and Redis's main-thread
  * CPU (which adds the AOF's writes) per event: medians, min and max. Checks
@@ -27,7 +28,8 @@ const { values } = parseArgs({ options: { events: { type: 'string' }, rounds: { 
 if (values.help) {
   console.log(`npx tsx bench/intake.ts [options]
 
-  --events N   events of the demo mix per round and script (default 200,000)
+  --events N   events of the demo mix per round and script, after one profile for each
+               of its 100,000 accounts (default 200,000)
   --rounds N   rounds (default 6)
   BENCH_OTHER_INGEST=<ingest.ts> also measures that file's APPEND script as "other"
   Prints Redis µs per event of intake's script and of Redis's main thread.`);
