@@ -31,6 +31,15 @@ export const ENGAGER_SCALE = 1000;
 export const HLL_FIELD_MAX = 300;
 
 /**
+ * What a HyperLogLog field leaves out (since 0.12.2) and APPLY puts back
+ * before it works on one: Redis's header of a sparse HyperLogLog, its magic
+ * `HYLL`, encoding 1 (sparse), three unused bytes and a cached count marked
+ * invalid (the top bit of its last byte).
+ */
+export const HLL_FIELD_HEADER = Buffer.from('HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80', 'latin1');
+const HLL_FIELD_HEADER_LUA = [...HLL_FIELD_HEADER].map((b) => (b >= 0x41 && b <= 0x5a ? String.fromCharCode(b) : `\\${b}`)).join('');
+
+/**
  * APPLY: KEYS = [meta, dirty]; ARGV = [expected watermark, new watermark,
  * key base, batch clock, delta JSON...]. Adds each account's delta to its
  * state, advances the watermark and the clock, and marks the account and its
@@ -66,6 +75,10 @@ ${TOPIC_LUA}
 -- replicated nor written to the AOF (it is deleted once, when the script ends): what they log is the
 -- field. Writes to the evidence hash go through 'pout' (false: delete the field).
 local HLL_MAX, S = ${HLL_FIELD_MAX}, B .. 'hll:~'
+-- A field's HyperLogLog leaves out the 16 bytes of Redis's header (HLL_FIELD_HEADER): every one small
+-- enough for a field is sparse, and the header's cached count is one PFCOUNT recomputes anyway. A field
+-- written before 0.12.2 holds the header, and is read as it is.
+local HLL_HEAD = '${HLL_FIELD_HEADER_LUA}'
 local pout, scratch
 local function pfadd(key, members)
   local changed = 0
@@ -80,13 +93,17 @@ local function distinct(field, v, key, members)
     return nil
   end
   redis.set_repl(redis.REPL_NONE)
-  if v then redis.call('SET', S, v) else redis.call('DEL', S) end
+  if v then
+    if string.sub(v, 1, 4) ~= 'HYLL' then v = HLL_HEAD .. v end
+    redis.call('SET', S, v)
+  else redis.call('DEL', S) end
   local n = nil
   if pfadd(S, members) then n = redis.call('PFCOUNT', S); v = redis.call('GET', S) end
   redis.set_repl(redis.REPL_ALL)
   scratch = true
   if n then
     if #v > HLL_MAX then redis.call('SET', key, v); pout[field] = false
+    elseif string.byte(v, 5) == 1 then pout[field] = string.sub(v, 17)
     else pout[field] = v end
   end
   return n

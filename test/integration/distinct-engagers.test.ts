@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeKeys, type Keys } from '../../server/infra/keys.js';
+import { RESP_TYPES } from 'redis';
 import { connectRedis, listpackWarning, type RedisClient } from '../../server/infra/redis.js';
 import { startRedisServer } from '../../server/infra/redis-server.js';
 import { aggregate, type StreamEvent } from '../../server/score/aggregate.js';
 import { modelParams } from '../../server/score/model.js';
-import { HLL_FIELD_MAX } from '../../server/score/scripts.js';
+import { HLL_FIELD_HEADER, HLL_FIELD_MAX } from '../../server/score/scripts.js';
 import { createScoreStore } from '../../server/score/store.js';
 import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { testPrefix } from '../helpers/app.js';
@@ -41,6 +42,20 @@ function applier(redis: RedisClient, keys: Keys) {
 async function reference(redis: RedisClient, members: string[]): Promise<string> {
   const k = `ref:${Math.random().toString(36).slice(2)}`;
   await redis.pfAdd(k, members);
+  const n = await redis.pfCount(k);
+  await redis.del(k);
+  return String(n);
+}
+
+/** A HyperLogLog field's bytes as stored (a string reply would decode them as UTF-8). */
+async function fieldBytes(redis: RedisClient, key: string, field: string): Promise<Buffer | null> {
+  return (await redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).hGet(key, field)) as Buffer | null;
+}
+
+/** PFCOUNT of a field's HyperLogLog with Redis's header put back, as APPLY does. */
+async function fieldCount(redis: RedisClient, bytes: Buffer): Promise<string> {
+  const k = `ref:${Math.random().toString(36).slice(2)}`;
+  await redis.set(k, Buffer.concat([HLL_FIELD_HEADER, bytes]));
   const n = await redis.pfCount(k);
   await redis.del(k);
   return String(n);
@@ -74,6 +89,12 @@ describe('distinct engagers', () => {
     const twenty = await reference(redis, fans(0, 20).map((f) => `x:${f}`));
     expect(twenty).toBe('20');
     expect(await counts()).toEqual([twenty, twenty]);
+    // Without Redis's 16-byte header, which put back gives the same HyperLogLog.
+    for (const field of ['h|cats', 'd|']) {
+      const bytes = (await fieldBytes(redis, dy, field))!;
+      expect(bytes.subarray(0, 4).toString('latin1')).not.toBe('HYLL');
+      expect(await fieldCount(redis, bytes)).toBe(twenty);
+    }
 
     // Repeat engagers move no register: the counts stay.
     await apply(replies(fans(0, 10)));
@@ -123,9 +144,15 @@ describe('distinct engagers', () => {
     expect(await redis.hGet(keys.evidence('x:old'), 'cats')).toBeNull();
     expect(await topicOf(redis, keys, 'x:big', 'cats')).toEqual({ posts: 1, days: 1, engagers: 400, endorsers: 0, value: 12.5 });
 
+    // Moved as they were, with Redis's header: the next apply reads them so, and writes them without it.
+    const moved = (await fieldBytes(redis, keys.evidence('x:old'), 'd|'))!;
+    expect(moved.subarray(0, 4).toString('latin1')).toBe('HYLL');
     await apply([reply(0, 'd', 'old', 'op'), reply(1, 'd', 'big', 'op')]);
     const four = await reference(redis, [...members(3), 'x:d']);
     expect(four).toBe('4');
+    const rewritten = (await fieldBytes(redis, keys.evidence('x:old'), 'd|'))!;
+    expect(rewritten.subarray(0, 4).toString('latin1')).not.toBe('HYLL');
+    expect(await fieldCount(redis, rewritten)).toBe(four);
     expect(await topicOf(redis, keys, 'x:old', 'cats')).toMatchObject({ engagers: 4, posts: 1, days: 1 });
     expect(await redis.hGet(keys.account('x:old'), 'D')).toBe(four);
     const big = await reference(redis, [...members(400), 'x:d']);
