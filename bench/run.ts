@@ -340,7 +340,9 @@ try {
     row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
     row([`Redis time by call, µs per event, scripts by name (SLOWLOG at threshold 0 over the first 3 s of the first WS run's drain; it also lists the commands inside scripts, so the total counts them twice)`, fmt(scripts.reduce((n, [, u]) => n + u, 0), 1), scripts.slice(0, 6).map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
     if (memory) {
-      row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts after every run, stream and dedupe excluded)`, fmt(memory.perAccount), '', '']);
+      // The figure grows with each account's activity (its posts, topics and engagers stay in its hashes).
+      const perAccountEvents = memory.archived / Math.max(1, memory.accounts);
+      row([`Redis bytes per scored account (${fmt(memory.accounts)} accounts after every run, stream and dedupe excluded)`, fmt(memory.perAccount), `${fmt(perAccountEvents, 1)} events per account scored in all (the profiles included), which the figure grows with`, '']);
       row(['server RSS after the last run, MB', fmt(memory.serverRss / 1e6), '', '']);
       row([
         'the Redis stream after the last run (scored entries go to the archive on disk, then leave the stream), MB',
