@@ -76,8 +76,10 @@ ${TOPIC_LUA}
 -- field. Writes to the evidence hash go through 'pout' (false: delete the field).
 local HLL_MAX, S = ${HLL_FIELD_MAX}, B .. 'hll:~'
 -- A field's HyperLogLog leaves out the 16 bytes of Redis's header (HLL_FIELD_HEADER): every one small
--- enough for a field is sparse, and the header's cached count is one PFCOUNT recomputes anyway. A field
--- written before 0.12.2 holds the header, and is read as it is.
+-- enough for a field is sparse, and the header's cached count is one PFCOUNT recomputes anyway (HLL_MAX
+-- still counts the header, so the same ones become keys). A field written before 0.12.2 holds the
+-- header, and is read as it is: a sparse body never starts with 'HYLL' (that would be two zero runs in a
+-- row, which Redis merges into one).
 local HLL_HEAD = '${HLL_FIELD_HEADER_LUA}'
 local pout, scratch
 local function pfadd(key, members)
