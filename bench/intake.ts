@@ -22,7 +22,7 @@ import { Script } from '../server/infra/script.js';
 import { APPEND, CHUNK } from '../server/ingest/ingest.js';
 import { accountId } from '../shared/event.js';
 import { validateEvent } from '../shared/validate.js';
-import { countOption, demoEvents, fmt, median } from './lib.js';
+import { commandStats, countOption, demoEvents, fmt, median, redisCpuSeconds } from './lib.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -65,9 +65,8 @@ try {
     return out;
   };
   const sample = async () => {
-    const [stats, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')]);
-    const n = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
-    return { usec: Number(/cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(stats)?.[1] ?? 0), cpu: n('used_cpu_user_main_thread') + n('used_cpu_sys_main_thread') };
+    const [stats, cpu] = await Promise.all([redis.info('commandstats'), redisCpuSeconds(redis, { mainThread: true })]);
+    return { usec: commandStats(stats).get('EVALSHA')?.usec ?? 0, cpu };
   };
   const results = new Map<string, { script: number[]; thread: number[]; counts: string }>();
   for (let round = 0; round < ROUNDS; round++) {

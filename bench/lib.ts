@@ -218,10 +218,11 @@ export function fmtCores(c: Cores): string {
 }
 
 /** Seconds of CPU (user + system) the Redis server has used so far, from INFO. */
-export async function redisCpuSeconds(client: RedisClient): Promise<number> {
+export async function redisCpuSeconds(client: RedisClient, { mainThread = false } = {}): Promise<number> {
   const info = await client.info('cpu');
   const n = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return n('used_cpu_user') + n('used_cpu_sys');
+  const part = mainThread ? '_main_thread' : '';
+  return n(`used_cpu_user${part}`) + n(`used_cpu_sys${part}`);
 }
 
 /**
