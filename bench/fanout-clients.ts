@@ -14,8 +14,10 @@ import { createInterface } from 'node:readline';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { SubscribeAck, UpdateMessage } from '../shared/live.js';
 
-const [url = '', nRaw = '0', secondsRaw = '10', entitiesRaw = '50', boardEveryRaw = '10', board = 'leaderboard:global'] = process.argv.slice(2);
+const [url = '', nRaw = '0', secondsRaw = '10', entitiesRaw = '50', boardEveryRaw = '10', board = 'leaderboard:global', firstRaw = '0'] = process.argv.slice(2);
 const n = Number(nRaw);
+/** The index of this process's first client: with several client processes, each opens its own slice of the clients. */
+const first = Number(firstRaw);
 const seconds = Number(secondsRaw);
 const entities = Number(entitiesRaw);
 const boardEvery = Number(boardEveryRaw);
@@ -54,7 +56,7 @@ async function open(i: number): Promise<void> {
 }
 
 // Connect in waves so the server is not handed thousands of handshakes at once.
-for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, k) => open(i + k)));
+for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, k) => open(first + i + k)));
 process.stdout.write(`${JSON.stringify({ ready: n - failed, failed })}\n`);
 
 const lines = createInterface({ input: process.stdin });
@@ -68,10 +70,9 @@ const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 /** Share of one core this process used over the window: at ~1 it is the clients, not the server, that cannot keep up. */
 const clientCores = (cpu.user + cpu.system) / 1e6 / elapsed;
-latencies.sort((a, b) => a - b);
-const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
 const connectedAtEnd = sockets.filter((s) => s.connected).length;
-process.stdout.write(`${JSON.stringify({ delivered, perSec: delivered / elapsed, p50: q(0.5), p99: q(0.99), clientCores, samples: latencies.length, connectedAtEnd, failed })}\n`);
+// The samples themselves, so that the parent can take percentiles over every client process.
 for (const s of sockets) s.disconnect();
 lines.close();
-process.exit(0);
+// A pipe is written asynchronously: exit once the (long) line is out, or the parent reads half of it.
+process.stdout.write(`${JSON.stringify({ delivered, elapsed, clientCores, latencies, connectedAtEnd, failed })}\n`, () => process.exit(0));

@@ -23,7 +23,7 @@ import { archiveDirFor } from '../server/score/archive.js';
 import * as APPLY_SCRIPTS from '../server/score/scripts.js';
 import * as WRITE_SCRIPTS from '../server/score/write-scripts.js';
 import { Script } from '../server/infra/script.js';
-import { benchArchiveDir, commandProfile, coresOver, demoEvents, dropPrefix, fmt, fmtCores, fmtLoop, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
+import { benchArchiveDir, commandProfile, countOption, coresOver, demoEvents, dropPrefix, fmt, fmtCores, fmtLoop, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '4' },
     watch: { type: 'string', default: '0' },
+    'fanout-procs': { type: 'string', default: '2' },
     only: { type: 'string', default: PARTS.join(',') },
     help: { type: 'boolean', short: 'h' },
   },
@@ -51,10 +52,13 @@ if (values.help) {
   --concurrency N   requests or sockets in flight (default 4)
   --watch N         during each throughput window, a socket.io client watches the
                     N accounts most acted upon in it, as a wall display would (default 0)
+  --fanout-procs N  processes the fan-out's clients are spread over (default 2; one
+                    process's thread cannot parse 5,000 clients' frames in time, so
+                    5,000 clients in one process are also measured, on a row of their own)
   --only LIST       some of ${PARTS.join(',')}; a partial run prints its
                     table but writes neither bench/results nor docs/benchmarks.md
   BENCH_CPU_PROF=<dir> in the environment writes a CPU profile of every server
-  process there, and of the fan-out clients in <dir>/clients-<n>/ (summarise
+  process there, and of the fan-out clients in <dir>/clients-<n>-<k>/ (summarise
   with: npx tsx bench/cpuprofile.ts <dir>/*.cpuprofile);
   BENCH_SERVER=<path to server.js> measures another build with the same harness;
   BENCH_ARCHIVE_DIR=none runs the servers without the log's archive (<dir>: keeps
@@ -73,6 +77,7 @@ const WATCH = Number(values.watch);
 const ACCOUNTS = Number(values.accounts);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
+const FANOUT_PROCS = countOption('fanout-procs', values['fanout-procs'], 2);
 
 if (!existsSync('dist/server/server.js')) {
   console.error('bench: run `npm run build` first (npm run bench does it for you).');
@@ -399,19 +404,27 @@ try {
 
   const fanRows: string[] = [];
   if (only.has('fanout')) {
-    console.log('Fan-out: 500, 2,000 and 5,000 socket.io clients in a separate process...');
-    // The contract's top-100 board for every tenth client; then 5,000 again with the top 10 that the wall and widgets watch.
-    const fan = [...(await runFanout(redis.url, [500, 2000, 5000], 10)), ...(await runFanout(redis.url, [5000], 10, 'leaderboard:global:top10'))];
+    console.log(`Fan-out: 500, 2,000 and 5,000 socket.io clients in ${FANOUT_PROCS} processes of their own...`);
+    // The contract's top-100 board for every tenth client; then 5,000 again with the top 10 that the wall and widgets watch,
+    // and 5,000 in one client process, whose one thread cannot parse every frame in time (bench/fanout.ts).
+    const fan = [
+      ...(await runFanout(redis.url, [500, 2000, 5000], 10, 'leaderboard:global', FANOUT_PROCS)),
+      ...(await runFanout(redis.url, [5000], 10, 'leaderboard:global:top10', FANOUT_PROCS)),
+      ...(FANOUT_PROCS !== 1 ? await runFanout(redis.url, [5000], 10, 'leaderboard:global', 1) : []),
+    ];
     results.fanout = fan;
     fanRows.push(
-      '| live clients (connected) | updates delivered/s | p50 / p99 ms, event → client | server RSS per client, KB | server CPU per update, µs | cores used: server / client process |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...fan.map((f) => `| ${fmt(f.clients)} (${fmt(f.connected)})${f.board === 'leaderboard:global' ? '' : `, \`${f.board}\``} | ${fmt(f.perSec)} | ${fmt(f.p50)} / ${fmt(f.p99)} | ${fmt(f.rssPerClient / 1000, 1)} | ${fmt(f.serverCpuUsPerUpdate, 1)} | ${fmt(f.serverCores, 2)} / ${fmt(f.clientCores, 2)} |`),
+      '| live clients (connected) | client processes | updates delivered/s | p50 / p99 ms, event → client | server RSS per client, KB | server CPU per update, µs | cores used: server / client processes | publish interval, ms |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...fan.map(
+        (f) =>
+          `| ${fmt(f.clients)} (${fmt(f.connected)})${f.board === 'leaderboard:global' ? '' : `, \`${f.board}\``} | ${f.procs} | ${fmt(f.perSec)} | ${fmt(f.p50)} / ${fmt(f.p99)} | ${fmt(f.rssPerClient / 1000, 1)} | ${fmt(f.serverCpuUsPerUpdate, 1)} | ${fmt(f.serverCores, 2)} / ${fmt(f.clientCores, 2)} | ${fmt(f.intervalMs)} |`,
+      ),
     );
   }
 
   const table = [`| measure (events/s unless stated) | median | min | max |`, `| --- | ---: | ---: | ---: |`, ...rows].join('\n');
-  const fanTable = fanRows.length ? `\n\nFan-out (each client watches one of 50 entities, every tenth also \`leaderboard:global\` (100 rows), or on the last row its top 10 as the wall and widgets watch; 1,000 events/s keep them moving; 10 s):\n\n${fanRows.join('\n')}` : '';
+  const fanTable = fanRows.length ? `\n\nFan-out (each client watches one of 50 entities, every tenth also \`leaderboard:global\` (100 rows), or its top 10 as the wall and widgets watch where the row says so; the clients in processes of their own; 1,000 events/s keep them moving; 10 s):\n\n${fanRows.join('\n')}` : '';
   console.log(`\n${table}${fanTable}\n`);
 
   if (!full) console.log('(a partial run: bench/results and docs/benchmarks.md left as they were)');
