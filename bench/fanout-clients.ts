@@ -14,10 +14,12 @@ import { createInterface } from 'node:readline';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { SubscribeAck, UpdateMessage } from '../shared/live.js';
 
-const [url = '', nRaw = '0', secondsRaw = '10', entitiesRaw = '50', boardEveryRaw = '10', board = 'leaderboard:global', firstRaw = '0'] = process.argv.slice(2);
+const [url = '', nRaw = '0', secondsRaw = '10', entitiesRaw = '50', boardEveryRaw = '10', board = 'leaderboard:global', firstRaw = '0', waveRaw = '250'] = process.argv.slice(2);
 const n = Number(nRaw);
 /** The index of this process's first client: with several client processes, each opens its own slice of the clients. */
 const first = Number(firstRaw);
+/** Clients connecting at once. */
+const wave = Number(waveRaw);
 const seconds = Number(secondsRaw);
 const entities = Number(entitiesRaw);
 const boardEvery = Number(boardEveryRaw);
@@ -56,7 +58,7 @@ async function open(i: number): Promise<void> {
 }
 
 // Connect in waves so the server is not handed thousands of handshakes at once.
-for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, k) => open(first + i + k)));
+for (let i = 0; i < n; i += wave) await Promise.all(Array.from({ length: Math.min(wave, n - i) }, (_, k) => open(first + i + k)));
 process.stdout.write(`${JSON.stringify({ ready: n - failed, failed })}\n`);
 
 const lines = createInterface({ input: process.stdin });

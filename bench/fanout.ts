@@ -41,6 +41,8 @@ const ENTITIES = 50;
 /** Every BOARD_EVERY-th client also watches the global leaderboard (100 entries a frame). */
 const BOARD_EVERY = 10;
 const LOAD = 1000;
+/** Handshakes under way at once, over all client processes. */
+const WAVE = 250;
 
 /** Each run its own keys and event ids (a repeated id would be a duplicate, and nothing would move). */
 let runs = 0;
@@ -73,7 +75,9 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
     await post(tick(ENTITIES * 2));
     await sleep(1000);
     const rss0 = rssBytes(server.pid);
-    // The clients in `procs` processes, each its own slice (one process parses at most one core's worth of frames).
+    // The clients in `procs` processes, each its own slice (one process parses at most one core's worth of frames),
+    // all connecting at once in waves of WAVE together. (One process after another would put each process's sockets
+    // together in the server's rooms, so that one process parses its frames while the other waits for its own.)
     // With BENCH_CPU_PROF each client process writes its profiles too, in `clients-<n>-<k>/` there.
     const children = Array.from({ length: procs }, (_, k) => {
       const first = Math.floor((n * k) / procs);
@@ -81,7 +85,7 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
       const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/clients-${n}-${k}`] : [];
       const child = spawn(
         process.execPath,
-        [...process.execArgv, ...prof, 'bench/fanout-clients.ts', server.url, String(count), String(seconds), String(ENTITIES), String(BOARD_EVERY), board, String(first)],
+        [...process.execArgv, ...prof, 'bench/fanout-clients.ts', server.url, String(count), String(seconds), String(ENTITIES), String(BOARD_EVERY), board, String(first), String(Math.ceil(WAVE / procs))],
         { stdio: ['pipe', 'pipe', 'inherit'] },
       );
       const lines = createInterface({ input: child.stdout! });
