@@ -73,8 +73,8 @@ const cpu = process.cpuUsage(cpu0);
 /** Share of one core this process used over the window: at ~1 it is the clients, not the server, that cannot keep up. */
 const clientCores = (cpu.user + cpu.system) / 1e6 / elapsed;
 const connectedAtEnd = sockets.filter((s) => s.connected).length;
-// The samples themselves, so that the parent can take percentiles over every client process.
 for (const s of sockets) s.disconnect();
 lines.close();
-// A pipe is written asynchronously: exit once the (long) line is out, or the parent reads half of it.
+// The samples themselves, so that the parent takes percentiles over every client process. A pipe is written
+// asynchronously: exit once the (long) line is out, or the parent reads half of it.
 process.stdout.write(`${JSON.stringify({ delivered, elapsed, clientCores, latencies, connectedAtEnd, failed })}\n`, () => process.exit(0));

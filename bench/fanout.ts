@@ -96,40 +96,46 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
         });
       return { child, lines, next };
     });
-    const ready = await Promise.all(children.map((c) => c.next<{ ready: number }>()));
-    await sleep(1000);
-    const rss1 = rssBytes(server.pid);
-    const cpu0 = processCpuSeconds(server.pid);
-    const done = Promise.all(children.map((c) => c.next<ClientsResult>()));
-    for (const c of children) c.child.stdin!.write('go\n');
-    // The server's publish interval (its pace, server/push/pace.ts), read each half second of the window.
-    const intervals: number[] = [];
-    const sampler = setInterval(() => void metric(server.url, 'resonance_live_publish_interval_seconds').then((v) => intervals.push(v * 1000)), 500);
-    // Paced feed for the measured window: LOAD events a second in ticks of 100 ms.
-    await paced(seconds, 100, () => post(tick(LOAD / 10)));
-    clearInterval(sampler);
-    const rs = await done;
-    const cpu = processCpuSeconds(server.pid) - cpu0;
-    const delivered = rs.reduce((a, r) => a + r.delivered, 0);
-    const latencies = rs.flatMap((r) => r.latencies).sort((a, b) => a - b);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-    out.push({
-      clients: n,
-      board,
-      procs,
-      connected: ready.reduce((a, r) => a + (r.ready ?? 0), 0),
-      perSec: rs.reduce((a, r) => a + r.delivered / r.elapsed, 0),
-      p50: q(0.5),
-      p99: q(0.99),
-      rssPerClient: (Math.max(rss1, rssBytes(server.pid)) - rss0) / Math.max(1, n),
-      serverCpuUsPerUpdate: (cpu * 1e6) / Math.max(1, delivered),
-      clientCores: rs.reduce((a, r) => a + r.clientCores, 0),
-      serverCores: cpu / seconds,
-      intervalMs: median(intervals),
-      load: LOAD,
-    });
-    for (const c of children) c.lines.close();
-    await server.stop();
+    // A client process that fails leaves none of the others behind (they exit by themselves after their window).
+    try {
+      const ready = await Promise.all(children.map((c) => c.next<{ ready: number }>()));
+      await sleep(1000);
+      const rss1 = rssBytes(server.pid);
+      const cpu0 = processCpuSeconds(server.pid);
+      const done = Promise.all(children.map((c) => c.next<ClientsResult>()));
+      for (const c of children) c.child.stdin!.write('go\n');
+      // The server's publish interval (its pace, server/push/pace.ts), read each half second of the window.
+      const intervals: number[] = [];
+      const sampler = setInterval(() => void metric(server.url, 'resonance_live_publish_interval_seconds').then((v) => intervals.push(v * 1000)), 500);
+      // Paced feed for the measured window: LOAD events a second in ticks of 100 ms.
+      await paced(seconds, 100, () => post(tick(LOAD / 10))).finally(() => clearInterval(sampler));
+      const rs = await done;
+      const cpu = processCpuSeconds(server.pid) - cpu0;
+      const delivered = rs.reduce((a, r) => a + r.delivered, 0);
+      const latencies = rs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+      const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+      out.push({
+        clients: n,
+        board,
+        procs,
+        connected: ready.reduce((a, r) => a + (r.ready ?? 0), 0),
+        perSec: rs.reduce((a, r) => a + r.delivered / r.elapsed, 0),
+        p50: q(0.5),
+        p99: q(0.99),
+        rssPerClient: (Math.max(rss1, rssBytes(server.pid)) - rss0) / Math.max(1, n),
+        serverCpuUsPerUpdate: (cpu * 1e6) / Math.max(1, delivered),
+        clientCores: rs.reduce((a, r) => a + r.clientCores, 0),
+        serverCores: cpu / seconds,
+        intervalMs: median(intervals),
+        load: LOAD,
+      });
+    } finally {
+      for (const c of children) {
+        c.lines.close();
+        if (c.child.exitCode === null) c.child.kill();
+      }
+      await server.stop();
+    }
   }
   return out;
 }
