@@ -14,7 +14,7 @@ import { validateEvent } from '../shared/validate.js';
 import { aggregate } from '../server/score/aggregate.js';
 import { deltaArgs } from '../server/score/apply-args.js';
 import { modelParams } from '../server/score/model.js';
-import { countOption, demoEvents } from './lib.js';
+import { countOption, demoEvents, fmt } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,7 +46,7 @@ const events = demoEvents(ACCOUNTS, EVENTS, 7)
     if (!r.ok) throw new Error(`the demo made an invalid event: ${JSON.stringify(e)}`);
     return r.event;
   });
-console.log(`${events.length.toLocaleString('en-US')} events of the demo's mix, ${ACCOUNTS.toLocaleString('en-US')} accounts`);
+console.log(`${fmt(events.length)} events of the demo's mix, ${fmt(ACCOUNTS)} accounts`);
 for (const size of windows) {
   let deltas = 0;
   let state = 0;
@@ -58,6 +58,6 @@ for (const size of windows) {
     state += args.filter((a) => !a.startsWith('T|')).length;
     n += size;
   }
-  if (n === 0) console.log(`window ${size.toLocaleString('en-US')}: longer than the events`);
-  else console.log(`window ${size.toLocaleString('en-US')} events: ${(deltas / n).toFixed(3)} deltas per event, ${(state / n).toFixed(3)} of them changing state`);
+  if (n === 0) console.log(`window ${fmt(size)}: longer than the events`);
+  else console.log(`window ${fmt(size)} events: ${fmt(deltas / n, 3)} deltas per event, ${fmt(state / n, 3)} of them changing state`);
 }

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { median, metric, paced, processCpuSeconds, rssBytes, sleep, startServer } from './lib.js';
+import { median, metric, paced, percentile, processCpuSeconds, rssBytes, sleep, startServer } from './lib.js';
 
 export interface FanoutResult {
   clients: number;
@@ -112,16 +112,15 @@ export async function runFanout(redisUrl: string, counts: number[], seconds: num
       const rs = await done;
       const cpu = processCpuSeconds(server.pid) - cpu0;
       const delivered = rs.reduce((a, r) => a + r.delivered, 0);
-      const latencies = rs.flatMap((r) => r.latencies).sort((a, b) => a - b);
-      const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+      const latencies = rs.flatMap((r) => r.latencies);
       out.push({
         clients: n,
         board,
         procs,
         connected: ready.reduce((a, r) => a + (r.ready ?? 0), 0),
         perSec: rs.reduce((a, r) => a + r.delivered / r.elapsed, 0),
-        p50: q(0.5),
-        p99: q(0.99),
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
         rssPerClient: (Math.max(rss1, rssBytes(server.pid)) - rss0) / Math.max(1, n),
         serverCpuUsPerUpdate: (cpu * 1e6) / Math.max(1, delivered),
         clientCores: rs.reduce((a, r) => a + r.clientCores, 0),
