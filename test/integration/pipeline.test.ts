@@ -204,6 +204,31 @@ describe('pipeline and read API', () => {
     expect(await redis.hGet(keys.account('x:w'), 'nf')).toBe('1');
   });
 
+  it('one apply of a batch that marks more than a thousand accounts marks every one and its owner dirty (its owners are read 1,000 at a time)', async () => {
+    const { keys, P, store, entities } = storeOnKeysOfItsOwn();
+    const T = Date.UTC(2026, 0, 10, 12);
+    // 1,300 follows, each from an account never seen to another: 2,600 accounts marked by one APPLY, as a
+    // batch of the default size (BATCH_SIZE 2000) can.
+    const follows = Array.from({ length: 1300 }, (_, i) => ({ id: `mf${i}`, network: 'x', type: 'follow' as const, actor: `fan${i}`, target: `idol${i}`, ts: T + i }));
+    await entities.put('late', { name: 'Late Co', kind: 'brand', accounts: ['x:idol1299'] });
+    await store.rescoreDirty();
+    await store.apply(aggregate(follows, P).values(), '', '1-0', T + 1300);
+    const dirty = new Set(await redis.sMembers(keys.dirty));
+    expect(dirty.size).toBe(2601);
+    for (const f of follows) {
+      expect(dirty.has(`x:${f.actor}`)).toBe(true);
+      expect(dirty.has(`x:${f.target}`)).toBe(true);
+    }
+    expect(dirty.has('late')).toBe(true);
+    // The claimed account is scored as part of its brand, not as an entity of its own.
+    const written = new Set((await store.rescoreDirty()).map((c) => c.id));
+    expect(written.size).toBe(2600);
+    expect(written.has('late')).toBe(true);
+    expect(written.has('x:idol1299')).toBe(false);
+    expect(written.has('x:fan1299')).toBe(true);
+    expect(await redis.sCard(keys.dirty)).toBe(0);
+  });
+
   it('the explanation names an early heavy engager after a hundred light ones, with the top-engager set kept small', async () => {
     let sent = t.app.pipeline!.stats.eventsScored;
     const send = async (events: object[]) => {

@@ -16,7 +16,7 @@ function readmeDefault(env: string): string | undefined {
 describe('configuration defaults', () => {
   const config = loadConfig([], {});
   const cases = [
-    { env: 'BATCH_SIZE', flag: '--batch-size', value: config.batchMaxSize, expected: 1000 },
+    { env: 'BATCH_SIZE', flag: '--batch-size', value: config.batchMaxSize, expected: 2000 },
     { env: 'BATCH_WAIT_MS', flag: '--batch-wait-ms', value: config.batchMaxWaitMs, expected: 10 },
     { env: 'WRITE_EVERY_MS', flag: '--write-every-ms', value: config.writeEveryMs, expected: 100 },
     { env: 'MAX_LAG', flag: '--max-lag', value: config.maxLag, expected: 100_000 },
