@@ -9,7 +9,7 @@ import { createEntities } from '../../server/score/entities.js';
 import { APPLY, ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
 import { HISTORY_FIELD_MAX, RECORD_FIELDS, SWEEP, TAKE, WRITE } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
-import { StaleWatermarkError, WRITE_CHUNK, createScoreStore, type LiveWrite, type ScoreChange } from '../../server/score/store.js';
+import { StaleWatermarkError, WRITE_CHUNK, WRITE_CHUNK_MAX, WRITE_PASS_CHUNKS, chunkSize, createScoreStore, type LiveWrite, type ScoreChange } from '../../server/score/store.js';
 import { MemoryState } from '../../server/score/fold.js';
 import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { dropIdleConsumers } from '../../server/pipeline/source.js';
@@ -482,6 +482,29 @@ describe('pipeline and read API', () => {
     expect(seen.flatMap((c) => c.ids)).toEqual(all.map((c) => c.id));
     // Every target and the one actor: n + 1 entities in chunks of WRITE_CHUNK.
     expect(all.length).toBe(n + 1);
+  });
+
+  it('a pass over many entities goes in WRITE_PASS_CHUNKS chunks, none past WRITE_CHUNK_MAX; the watched still first, in chunks of WRITE_CHUNK', async () => {
+    expect([1, 2 * WRITE_CHUNK, WRITE_PASS_CHUNKS * WRITE_CHUNK].map(chunkSize)).toEqual([WRITE_CHUNK, WRITE_CHUNK, WRITE_CHUNK]);
+    expect(chunkSize(WRITE_PASS_CHUNKS * WRITE_CHUNK + 1)).toBe(WRITE_CHUNK + 1);
+    expect(chunkSize(100 * WRITE_CHUNK_MAX)).toBe(WRITE_CHUNK_MAX);
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const T = Date.UTC(2026, 0, 10, 12);
+    // Every target and the one actor: n + 1 entities, three of them watched.
+    const n = 2 * WRITE_PASS_CHUNKS * WRITE_CHUNK;
+    const events = Array.from({ length: n }, (_, k) => ({ id: `big${k}`, network: 'x', type: 'reply' as const, actor: 'fan', target: `t${k}`, post: 'p', topics: undefined, ts: T + k }));
+    await store.apply(aggregate(events, P).values(), '', '1-0', T + n);
+    const watchedIds = new Set(['x:t7', 'x:t1234', `x:t${n - 1}`]);
+    const chunks: string[][] = [];
+    const all = await store.rescoreDirty((changes) => chunks.push(changes.map((c) => c.id)), (id) => watchedIds.has(id));
+    expect(all.length).toBe(n + 1);
+    expect([...chunks[0]!].sort()).toEqual([...watchedIds].sort());
+    const size = Math.ceil((n + 1 - watchedIds.size) / WRITE_PASS_CHUNKS);
+    expect(size).toBeGreaterThan(WRITE_CHUNK);
+    expect(chunks.slice(1).map((c) => c.length)).toEqual([...Array.from({ length: WRITE_PASS_CHUNKS - 1 }, () => size), n + 1 - watchedIds.size - (WRITE_PASS_CHUNKS - 1) * size]);
+    expect(await redis.sCard(keys.dirtyTaken)).toBe(0);
   });
 
   it('a score write stores the entities someone watches first, in a chunk of their own, with the same scores', async () => {
