@@ -29,8 +29,8 @@ if (values.help) {
 
   --accounts N     the demo's population (default 100,000, the benchmark's)
   --events N       events of the demo's mix after one profile per account (default 3,000,000)
-  --windows LIST   window sizes in events (default 1000,10000,100000,300000,1000000; 1,000 is
-                   the scorer's batch today; at 100,000 events/s, 100,000 is a second)
+  --windows LIST   window sizes in events (default 1000,10000,100000,300000,1000000; 2,000 is
+                   the scorer's batch since 0.12.4; at 100,000 events/s, 100,000 is a second)
   Prints, per window size, the deltas per event APPLY would get: all of them, and those
   that change an account's state (the rest only say an account was seen).`);
   process.exit(0);

@@ -19,7 +19,8 @@ import { connectRedis, type RedisClient } from '../server/infra/redis.js';
 import { startRedisServer } from '../server/infra/redis-server.js';
 import { aggregate, type StreamEvent } from '../server/score/aggregate.js';
 import { modelParams, type ModelParams } from '../server/score/model.js';
-import { createScoreStore, WRITE_CHUNK, type ScoreStore } from '../server/score/store.js';
+import { createScoreStore, type ScoreStore } from '../server/score/store.js';
+import { inChunks, WRITE_CHUNK } from '../server/score/write-chunks.js';
 import type { Keys } from '../server/infra/keys.js';
 import { validateEvent } from '../shared/validate.js';
 import { countOption, demoEvents, fmt, median } from './lib.js';
@@ -69,8 +70,7 @@ for (let i = 0, seq = 1; i < events.length; i += 1000, seq++) {
 }
 await first!.store.rescoreDirty();
 const ids = (await client.zRange(keys.leaderboard('global'), 0, -1)).sort();
-const chunks: string[][] = [];
-for (let i = 0; i < ids.length; i += WRITE_CHUNK) chunks.push(ids.slice(i, i + WRITE_CHUNK));
+const chunks = inChunks(ids, WRITE_CHUNK);
 
 if (variants.length > 1) {
   const sample = chunks.slice(0, 4).flat();

@@ -39,6 +39,9 @@ export interface Config {
   logLevel: string;
 }
 
+/** Most events scored in one batch, by default (0.12.4: 2000, was 1000); `npm run rebuild` reads the log in batches of the same size. */
+export const DEFAULT_BATCH_SIZE = 2000;
+
 export const HELP = `resonance: real-time, explainable social influence scores
 
 Usage: node dist/server/server.js [options]      (npm start -- [options])
@@ -64,7 +67,7 @@ Options (each also read from the environment variable shown):
   --demo-rate N         DEMO_RATE        simulated events per second (default 10), after
                                          a week of history (200,000 events) at start
   --demo-seed N         DEMO_SEED        simulator seed (default 42)
-  --batch-size N        BATCH_SIZE       most events scored in one batch (default 2000)
+  --batch-size N        BATCH_SIZE       most events scored in one batch (default ${DEFAULT_BATCH_SIZE})
   --batch-wait-ms N     BATCH_WAIT_MS    longest wait to fill a batch (default 10)
   --write-every-ms N    WRITE_EVERY_MS   under load, write scores at most this often (default 100; 0: after every batch)
   --max-lag N           MAX_LAG          events not yet scored beyond which ingest answers
@@ -159,7 +162,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     source,
     demoRate: num('DEMO_RATE', get('demo-rate'), 10, 0, 1_000_000),
     demoSeed: num('DEMO_SEED', get('demo-seed'), 42, 0),
-    batchMaxSize: num('BATCH_SIZE', get('batch-size'), 2000, 1, 100_000),
+    batchMaxSize: num('BATCH_SIZE', get('batch-size'), DEFAULT_BATCH_SIZE, 1, 100_000),
     batchMaxWaitMs: num('BATCH_WAIT_MS', get('batch-wait-ms'), 10, 0, 10_000),
     writeEveryMs: num('WRITE_EVERY_MS', get('write-every-ms'), 100, 0, 10_000),
     maxLag: num('MAX_LAG', get('max-lag'), 100_000, 1),

@@ -10,6 +10,7 @@
  */
 import { Subject } from 'rxjs';
 import type { FastifyBaseLogger } from 'fastify';
+import { DEFAULT_BATCH_SIZE } from '../config.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { aggregateBatch, compareStreamIds, decodeEntry } from '../pipeline/operators.js';
@@ -70,7 +71,7 @@ export async function rebuild(opts: {
 }): Promise<RebuildResult> {
   const { redis, keys, params, log } = opts;
   const t0 = performance.now();
-  const batch = opts.batchMaxSize ?? 1000;
+  const batch = opts.batchMaxSize ?? DEFAULT_BATCH_SIZE;
   const active = await activeScorers(redis, keys);
   if (active.length > 0 && !opts.force) {
     throw new ScorerActiveError(`scorers are running (${active.join(', ')}); stop them first, or pass --force`);
