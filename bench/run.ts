@@ -22,8 +22,9 @@ import { connectRedis } from '../server/infra/redis.js';
 import { archiveDirFor } from '../server/score/archive.js';
 import * as APPLY_SCRIPTS from '../server/score/scripts.js';
 import * as WRITE_SCRIPTS from '../server/score/write-scripts.js';
+import { APPEND } from '../server/ingest/ingest.js';
 import { Script } from '../server/infra/script.js';
-import { benchArchiveDir, commandProfile, countOption, coresOver, demoEvents, dropPrefix, fmt, fmtCores, fmtLoop, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
+import { benchArchiveDir, commandProfile, countOption, coresOver, redisCpuSeconds, demoEvents, dropPrefix, fmt, fmtCores, fmtLoop, median, medianCores, metric, ndjsonChunks, rssBytes, sleep, startServer, type Cores, type ServerProc } from './lib.js';
 import { runFanout } from './fanout.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
 import { runTutorial } from './tutorial.js';
@@ -233,6 +234,8 @@ try {
   let memory: { perAccount: number; accounts: number; serverRss: number; streamEntries: number; streamBytes: number; archived: number; archiveBytes: number } | null = null;
   let profile: ReturnType<typeof commandProfile> = { perEvent: NaN, top: [], usecPerEvent: [] };
   let scripts: [string, number][] = [];
+  let windowScripts: [string, number][] = [];
+  let windowMainUs = NaN;
   let drainSeconds = NaN;
   let drain = NaN;
   if (only.has('throughput')) {
@@ -263,12 +266,15 @@ try {
         server = await startServer(redis.url, prefix);
         const watcher = WATCH > 0 ? await watchLive(server.url, mostActedUpon(queue, WATCH)) : null;
         let r: Throughput;
+        // In the middle of the first HTTP window: where Redis's time goes while intake and the scorer share it.
+        const mid = run === 0 && via === 'http' ? sleep((DURATION * 1000) / 2).then(() => scriptProfile(admin, server.url, true)) : null;
         if (via === 'http') r = await feed(server, queue, httpSender(server.url));
         else {
           const s = await wsSender(server.url);
           r = await feed(server, queue, s.send);
           s.close();
         }
+        if (mid) ({ calls: windowScripts, mainUs: windowMainUs } = await mid);
         const watched = watcher ? `; ${fmt(watcher.close())} live updates to the ${WATCH} watched` : '';
         (via === 'http' ? http : ws).push(r);
         console.log(`  run ${run + 1} ${via.padEnd(4)}: ${fmt(r.accepted)} accepted at ${fmt(r.acceptedPerSec)}/s, scored at ${fmt(r.scoredPerSec)}/s, ${r.braked} braked; ${r.writes} score writes${r.writeMs === null ? '' : ` of ${fmt(r.writeMs)} ms on average`}; cores used: ${fmtCores(r.cores)}${watched}`);
@@ -282,7 +288,7 @@ try {
           drain = n / seconds;
           drainSeconds = seconds;
         }
-        if (run === 0 && via === 'ws') scripts = await scriptProfile(admin, server.url);
+        if (run === 0 && via === 'ws') ({ calls: scripts } = await scriptProfile(admin, server.url));
         if (run === RUNS - 1 && via === 'ws') {
           let accounts = 0;
           for await (const keys of admin.scanIterator({ MATCH: `${prefix}:a:*`, COUNT: 1000 })) accounts += keys.length;
@@ -329,6 +335,7 @@ try {
     results.memory = memory;
     results.commands = profile;
     results.scripts = Object.fromEntries(scripts);
+    results.windowScripts = { mainThreadUs: windowMainUs, calls: Object.fromEntries(windowScripts) };
     results.scorerAlonePerSec = drain;
     row(['ingest alone over HTTP NDJSON (durable, deduplicated; no scorer, 10 s)', ...fmtStat(ingestAlone)]);
     row(['HTTP NDJSON: accepted (durable, deduplicated) with scoring braking it', ...fmtStat(http.map((r) => r.acceptedPerSec))]);
@@ -344,6 +351,7 @@ try {
     row([`the scorer's Redis commands per event (INFO commandstats over that drain, commands inside scripts included)`, fmt(profile.perEvent, 1), profile.top.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', '), '']);
     row([`the scorer's Redis time per event, µs (EVALSHA includes its scripts' commands)`, fmt(profile.usecPerEvent.reduce((n, [c, u]) => n + (c.startsWith('EVAL') ? u : 0), 0), 1), profile.usecPerEvent.map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
     row([`Redis time by call, µs per event, scripts by name (SLOWLOG at threshold 0 over the first 3 s of the first WS run's drain; it also lists the commands inside scripts, so the total counts them twice)`, fmt(scripts.reduce((n, [, u]) => n + u, 0), 1), scripts.slice(0, 6).map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
+    row([`the same in the middle of the first HTTP window, µs per event scored (intake and the scorer sharing Redis); first, Redis's main thread's CPU per event scored over those 3 s`, fmt(windowMainUs, 1), windowScripts.slice(0, 8).map(([c, u]) => `${c} ${fmt(u, 1)}`).join(', '), '']);
     if (memory) {
       // The figure grows with each account's activity (its posts, topics and engagers stay in its hashes).
       const perAccountEvents = memory.archived / Math.max(1, memory.accounts);
@@ -458,12 +466,14 @@ async function drained(url: string, max: number): Promise<number> {
  * call (threshold 0) for 3 s. Redis 7 also logs the commands a script runs,
  * so the total counts them twice; the scripts' shares are what it is for.
  */
-async function scriptProfile(admin: Awaited<ReturnType<typeof connectRedis>>, url: string): Promise<[string, number][]> {
-  const names = new Map(Object.entries({ ...APPLY_SCRIPTS, ...WRITE_SCRIPTS }).flatMap(([name, s]) => (s instanceof Script ? [[s.sha, name] as const] : [])));
+async function scriptProfile(admin: Awaited<ReturnType<typeof connectRedis>>, url: string, mainThread = false): Promise<{ calls: [string, number][]; mainUs: number }> {
+  const names = new Map(Object.entries({ ...APPLY_SCRIPTS, ...WRITE_SCRIPTS, APPEND }).flatMap(([name, s]) => (s instanceof Script ? [[s.sha, name] as const] : [])));
   await admin.configSet({ 'slowlog-log-slower-than': '0', 'slowlog-max-len': '1000000' });
   await admin.sendCommand(['SLOWLOG', 'RESET']);
   const before = await metric(url, 'resonance_events_scored_total');
+  const cpu0 = mainThread ? await redisCpuSeconds(admin, { mainThread: true }) : NaN;
   await sleep(3000);
+  const cpu1 = mainThread ? await redisCpuSeconds(admin, { mainThread: true }) : NaN;
   const events = (await metric(url, 'resonance_events_scored_total')) - before;
   const log = (await admin.sendCommand(['SLOWLOG', 'GET', '1000000'])) as [number, number, number, string[]][];
   await admin.configSet({ 'slowlog-log-slower-than': '10000', 'slowlog-max-len': '128' });
@@ -473,7 +483,8 @@ async function scriptProfile(admin: Awaited<ReturnType<typeof connectRedis>>, ur
     const name = cmd === 'EVALSHA' ? (names.get(String(args[1])) ?? 'EVALSHA (other)') : cmd;
     usec.set(name, (usec.get(name) ?? 0) + Number(us));
   }
-  return [...usec].map(([n, u]): [string, number] => [n, u / Math.max(1, events)]).sort((a, b) => b[1] - a[1]);
+  const n = Math.max(1, events);
+  return { calls: [...usec].map(([c, u]): [string, number] => [c, u / n]).sort((a, b) => b[1] - a[1]), mainUs: ((cpu1 - cpu0) * 1e6) / n };
 }
 
 function fmtStat(xs: number[]): [string, string, string] {
