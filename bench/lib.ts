@@ -181,12 +181,14 @@ export interface Cores {
  * returned function gives them over the window so far. On a 2-core machine
  * these say which of the three is the wall.
  */
-export function coresOver(redisPid: number | undefined, serverPid: number): () => Cores {
+export function coresOver(redisPid: number | undefined, serverPids: number | number[]): () => Cores {
+  const pids = Array.isArray(serverPids) ? serverPids : [serverPids];
+  const serverCpu = () => pids.reduce((n, pid) => n + processCpuSeconds(pid), 0);
   const t0 = performance.now();
   const r0 = redisPid ? processCpuSeconds(redisPid) : NaN;
   const c0 = redisPid ? childrenCpuSeconds(redisPid) : NaN;
   const m0 = mainThreadSchedSeconds(redisPid);
-  const s0 = processCpuSeconds(serverPid);
+  const s0 = serverCpu();
   const b0 = process.cpuUsage();
   return () => {
     const dt = (performance.now() - t0) / 1000;
@@ -194,7 +196,7 @@ export function coresOver(redisPid: number | undefined, serverPid: number): () =
     const m = mainThreadSchedSeconds(redisPid);
     return {
       redis: redisPid ? (processCpuSeconds(redisPid) - r0) / dt : NaN,
-      server: (processCpuSeconds(serverPid) - s0) / dt,
+      server: (serverCpu() - s0) / dt,
       bench: (b.user + b.system) / 1e6 / dt,
       redisRunning: (m.running - m0.running) / dt,
       redisWaiting: (m.waiting - m0.waiting) / dt,

@@ -39,6 +39,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     watch: { type: 'string', default: '0' },
     'fanout-procs': { type: 'string', default: '2' },
+    split: { type: 'boolean', default: false },
     only: { type: 'string', default: PARTS.join(',') },
     help: { type: 'boolean', short: 'h' },
   },
@@ -56,6 +57,10 @@ if (values.help) {
   --fanout-procs N  processes the fan-out's clients are spread over (default 2; one
                     process's thread cannot parse 5,000 clients' frames in time, so
                     5,000 clients in one process are also measured, on a row of their own)
+  --split           the throughput windows with intake in a process of its own
+                    (ROLE=ingest, fed) and scoring and live push in another
+                    (ROLE=score,push), as a deployment can run them; said on
+                    the lines it changes (the server's cores are both processes')
   --only LIST       some of ${PARTS.join(',')}; a partial run prints its
                     table but writes neither bench/results nor docs/benchmarks.md
   BENCH_CPU_PROF=<dir> in the environment writes a CPU profile of every server
@@ -79,6 +84,7 @@ const ACCOUNTS = Number(values.accounts);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
 const FANOUT_PROCS = countOption('fanout-procs', values['fanout-procs'], 2);
+const SPLIT = values.split;
 
 if (!existsSync('dist/server/server.js')) {
   console.error('bench: run `npm run build` first (npm run bench does it for you).');
@@ -112,10 +118,10 @@ async function writeTotals(url: string): Promise<{ writes: number; seconds: numb
  * is above what it can score, the brake (503 beyond MAX_LAG) bounds the
  * backlog, so this is the rate the whole system holds.
  */
-async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>, seconds = DURATION): Promise<Throughput> {
+async function feed(server: ServerProc, chunks: string[], send: (worker: number, body: string) => Promise<{ accepted: number } | 'busy'>, seconds = DURATION, front?: ServerProc): Promise<Throughput> {
   const scored0 = await metric(server.url, 'resonance_events_scored_total');
   const writes0 = await writeTotals(server.url);
-  const cores = coresOver(redis.pid, server.pid);
+  const cores = coresOver(redis.pid, front ? [server.pid, front.pid] : server.pid);
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   const series: number[] = [];
@@ -263,17 +269,21 @@ try {
       for (const via of ['http', 'ws'] as const) {
         // Enough for a window: 40,000 events/s (well above what is scored) for DURATION seconds.
         while (queue.length * BATCH < 40_000 * DURATION) queue.push(...moreActivity());
-        server = await startServer(redis.url, prefix);
+        server = await startServer(redis.url, prefix, SPLIT ? { ROLE: 'score,push' } : {});
+        // --split: intake in a process of its own, fed; `server` scores (and its metrics say what was scored).
+        const front = SPLIT ? await startServer(redis.url, prefix, { ROLE: 'ingest' }) : undefined;
+        const intake = front ?? server;
         const watcher = WATCH > 0 ? await watchLive(server.url, mostActedUpon(queue, WATCH)) : null;
         let r: Throughput;
         // In the middle of the first HTTP window: where Redis's time goes while intake and the scorer share it.
         const mid = run === 0 && via === 'http' ? sleep((DURATION * 1000) / 2).then(() => scriptProfile(admin, server.url, true)) : null;
-        if (via === 'http') r = await feed(server, queue, httpSender(server.url));
+        if (via === 'http') r = await feed(server, queue, httpSender(intake.url), DURATION, front);
         else {
-          const s = await wsSender(server.url);
-          r = await feed(server, queue, s.send);
+          const s = await wsSender(intake.url);
+          r = await feed(server, queue, s.send, DURATION, front);
           s.close();
         }
+        await front?.stop();
         if (mid) ({ calls: windowScripts, mainUs: windowMainUs } = await mid);
         const watched = watcher ? `; ${fmt(watcher.close())} live updates to the ${WATCH} watched` : '';
         (via === 'http' ? http : ws).push(r);
@@ -338,13 +348,15 @@ try {
     results.windowScripts = { mainThreadUs: windowMainUs, calls: Object.fromEntries(windowScripts) };
     results.scorerAlonePerSec = drain;
     row(['ingest alone over HTTP NDJSON (durable, deduplicated; no scorer, 10 s)', ...fmtStat(ingestAlone)]);
-    row(['HTTP NDJSON: accepted (durable, deduplicated) with scoring braking it', ...fmtStat(http.map((r) => r.acceptedPerSec))]);
-    row([`HTTP NDJSON: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(http.map((r) => r.scoredPerSec))]);
-    row(['/ws/ingest: accepted with scoring braking it', ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
-    row([`/ws/ingest: accepted and scored, sustained over ${DURATION} s`, ...fmtStat(ws.map((r) => r.scoredPerSec))]);
+    // --split: said on every line it changes.
+    const split = SPLIT ? ' (intake in a process of its own, scoring in another)' : '';
+    row([`HTTP NDJSON: accepted (durable, deduplicated) with scoring braking it${split}`, ...fmtStat(http.map((r) => r.acceptedPerSec))]);
+    row([`HTTP NDJSON: accepted and scored, sustained over ${DURATION} s${split}`, ...fmtStat(http.map((r) => r.scoredPerSec))]);
+    row([`/ws/ingest: accepted with scoring braking it${split}`, ...fmtStat(ws.map((r) => r.acceptedPerSec))]);
+    row([`/ws/ingest: accepted and scored, sustained over ${DURATION} s${split}`, ...fmtStat(ws.map((r) => r.scoredPerSec))]);
     // Which process is the wall: on 2 cores, Redis, the server and the load generator share them.
     const cores = (list: Throughput[]) => fmtCores(medianCores(list.map((r) => r.cores)));
-    row(['cores used over the windows (CPU seconds per second, medians), HTTP; /ws/ingest', `${cores(http)}; ${cores(ws)}`, '', '']);
+    row([`cores used over the windows (CPU seconds per second, medians${SPLIT ? '; the server is both processes' : ''}), HTTP; /ws/ingest`, `${cores(http)}; ${cores(ws)}`, '', '']);
     const writes = [...writeMs(http), ...writeMs(ws)];
     if (writes.length > 0) row(['a score write in those windows, mean ms (a score is visible once its write ends), HTTP and /ws/ingest runs', ...fmtStat(writes)]);
     row([`the scorer alone, draining the backlog with ingest idle (first HTTP run, ${fmt(drainSeconds, 1)} s)`, fmt(drain), '', '']);
@@ -440,7 +452,7 @@ try {
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim()}`;
     const date = new Date().toISOString();
     mkdirSync('bench/results', { recursive: true });
-    writeFileSync(`bench/results/${date.slice(0, 10)}.json`, JSON.stringify({ date, machine, options: { DURATION, RUNS, ACCOUNTS, BATCH, CONCURRENCY }, ...results }, null, 2) + '\n');
+    writeFileSync(`bench/results/${date.slice(0, 10)}.json`, JSON.stringify({ date, machine, options: { DURATION, RUNS, ACCOUNTS, BATCH, CONCURRENCY, SPLIT }, ...results }, null, 2) + '\n');
     const doc = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
     const block = `<!-- bench:start -->\nMeasured ${date} on ${machine}, with \`npm run bench -- --duration ${DURATION} --runs ${RUNS} --accounts ${ACCOUNTS}\`:\n\n${table}${fanTable}\n<!-- bench:end -->`;
     writeFileSync('docs/benchmarks.md', doc.includes('<!-- bench:start -->') ? doc.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block) : `# Benchmarks\n\n${block}\n`);
