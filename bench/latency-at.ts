@@ -15,12 +15,14 @@ import { startRedisServer } from '../server/infra/redis-server.js';
 import { PROBE_TIMEOUT_MS, runLatency } from './latency.js';
 import { countOption, fmt, fmtCores, fmtLoop } from './lib.js';
 
-const { values } = parseArgs({ options: { rate: { type: 'string' }, seconds: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({ options: { rate: { type: 'string' }, seconds: { type: 'string' }, split: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
   console.log(`npx tsx bench/latency-at.ts [options]
 
   --rate N      background events offered per second (default 10,000)
   --seconds N   how long the load and the probes run (default 30)
+  --split       events to an intake process of its own (ROLE=ingest), the probes'
+                client on a ROLE=score,push one (the event loop figures are that one's)
   Prints event → socket.io client latency p50 / p95 / p99, the probes, the rate achieved, how late
   the server's event loop ran (p99 and most) and the cores used.`);
   process.exit(0);
@@ -30,7 +32,7 @@ const SECONDS = countOption('seconds', values.seconds, 30);
 const dir = mkdtempSync(join(tmpdir(), 'resonance-latency-'));
 const redis = await startRedisServer({ dir, persistence: 'aof' });
 try {
-  const [r] = await runLatency(redis.url, redis.pid, [RATE], SECONDS);
+  const [r] = await runLatency(redis.url, redis.pid, [RATE], SECONDS, values.split);
   const ms = (x: number) => (Number.isFinite(x) ? fmt(x) : `> ${fmt(PROBE_TIMEOUT_MS)}`);
   const late = r!.late ? `, ${r!.late} later than ${fmt(PROBE_TIMEOUT_MS)} ms` : '';
   const refused = r!.refused ? `, ${r!.refused} refused (503)` : '';

@@ -38,11 +38,18 @@ export const PROBE_TIMEOUT_MS = 5000;
 /** Probe accounts measured at once (5 before 0.9.0: ~200 samples at 10,000 events/s, so p99 was the 2nd slowest). */
 const PROBES = 10;
 
-export async function runLatency(redisUrl: string, redisPid: number | undefined, loads: number[], seconds: number): Promise<LatencyResult[]> {
+/**
+ * With `split`, the events (background and probes) go to an intake process
+ * of its own (ROLE=ingest) and the probes' socket.io client watches a
+ * ROLE=score,push one, as a deployment can run them.
+ */
+export async function runLatency(redisUrl: string, redisPid: number | undefined, loads: number[], seconds: number, split = false): Promise<LatencyResult[]> {
   const out: LatencyResult[] = [];
   const background = demoEvents(20_000, Math.max(...loads) * seconds + 1000, 11);
   for (const load of loads) {
-    const server = await startServer(redisUrl, `{bench-lat-${load}}`);
+    const server = await startServer(redisUrl, `{bench-lat-${load}}`, split ? { ROLE: 'score,push' } : {});
+    const front = split ? await startServer(redisUrl, `{bench-lat-${load}}`, { ROLE: 'ingest' }) : null;
+    const intake = front ?? server;
     const socket = connect(`${server.url}/live`, { transports: ['websocket'], forceNew: true });
     await new Promise<void>((ok) => socket.once('connect', () => ok()));
     // The one update expected on each probe's channel.
@@ -58,11 +65,11 @@ export async function runLatency(redisUrl: string, redisPid: number | undefined,
     const perTick = Math.max(1, Math.round(load / 10));
     const chunks = ndjsonChunks(background.slice(0, perTick * 10 * seconds), perTick);
     let sent = 0;
-    const cores = coresOver(redisPid, server.pid);
+    const cores = coresOver(redisPid, front ? [server.pid, front.pid] : server.pid);
     await loopDelayMs(server.url);
     const t0 = performance.now();
     const feeder = paced(seconds, 100, async (i) => {
-      const res = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: chunks[i] });
+      const res = await fetch(`${intake.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: chunks[i] });
       if (res.status === 202) sent += ((await res.json()) as { accepted: number }).accepted;
       else await res.arrayBuffer();
     });
@@ -79,7 +86,7 @@ export async function runLatency(redisUrl: string, redisPid: number | undefined,
           await new Promise((ok) => socket.emit('subscribe', channel, ok));
           const arrived = new Promise<number>((ok) => waiting.set(channel, ok));
           const start = performance.now();
-          const res = await fetch(`${server.url}/api/events`, {
+          const res = await fetch(`${intake.url}/api/events`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ id: `lat-${name}`, network: 'x', type: 'reply', actor: `latfan${n}-${i}`, target: name, ts: Date.now() }),
@@ -103,6 +110,7 @@ export async function runLatency(redisUrl: string, redisPid: number | undefined,
     const loop = await loopDelayMs(server.url);
     out.push({ load, achieved: sent / elapsed, p50: median(samples), p95: percentile(samples, 95), p99: percentile(samples, 99), samples: samples.length, late, refused, cores: cores(), loop });
     socket.disconnect();
+    await front?.stop();
     await server.stop();
   }
   return out;
