@@ -18,7 +18,8 @@ import type { Config } from './config.js';
 import { AppError, errors, storeError } from './errors.js';
 import { isOpen } from './infra/auth.js';
 import redisPlugin, { connectRedis, listpackWarning } from './infra/redis.js';
-import { createIngest, type Ingest } from './ingest/ingest.js';
+import { createIngest, type Ingest, type Intake } from './ingest/ingest.js';
+import { startIntakeThreads, type IntakeThreads } from './ingest/threads.js';
 import ingestRoutes from './ingest/routes.js';
 import wsIngest from './ingest/ws.js';
 import framing from './infra/framing.js';
@@ -37,9 +38,11 @@ import { dropLegacyKeys } from './score/legacy.js';
 import { createReads } from './score/reads.js';
 import { createScoreStore, type ScoreChange } from './score/store.js';
 
-export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel' | 'maxLag'> & {
+export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' | 'source' | 'demoRate' | 'demoSeed' | 'logLevel' | 'maxLag' | 'ingestThreads'> & {
   /** Events not yet scored beyond which ingest answers 503 (default: no limit). */
   maxLag?: number;
+  /** Intake threads (default 0: bodies are parsed, validated and appended in the main thread). */
+  ingestThreads?: number;
   redisUrl: string;
   /** Built web files; defaults to dist/web beside the sources. */
   webDir?: string;
@@ -48,6 +51,8 @@ export type AppOptions = Omit<Config, 'redisUrl' | 'port' | 'host' | 'dataDir' |
 declare module 'fastify' {
   interface FastifyInstance {
     ingest: Ingest | null;
+    /** Null when bodies are handled in the main thread (INGEST_THREADS 0) or this process does not ingest. */
+    intakeThreads: IntakeThreads | null;
     pipeline: Pipeline | null;
     archiver: Archiver | null;
     hub: LiveHub | null;
@@ -120,15 +125,26 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   const changes = new Subject<ScoreChange[]>();
 
   fastify.decorate('ingest', null);
+  fastify.decorate('intakeThreads', null);
   fastify.decorate('pipeline', null);
   fastify.decorate('archiver', null);
   fastify.decorate('hub', null);
   fastify.decorate('pace', null);
 
   if (opts.roles.has('ingest')) {
-    fastify.ingest = createIngest(redis, keys, { windowSec: opts.dedupeWindowSec, maxLag: opts.maxLag });
-    await fastify.register(ingestRoutes, { ingest: fastify.ingest, auth });
-    await fastify.register(wsIngest, { ingest: fastify.ingest, auth });
+    const ingest = createIngest(redis, keys, { windowSec: opts.dedupeWindowSec, maxLag: opts.maxLag });
+    fastify.ingest = ingest;
+    // The brake is asked here, before a body is read; the bodies themselves go to intake threads, if any.
+    let intake: Intake = ingest;
+    if ((opts.ingestThreads ?? 0) > 0) {
+      const data = { redisUrl: opts.redisUrl, keyPrefix: opts.keyPrefix, windowSec: opts.dedupeWindowSec, maxLag: opts.maxLag ?? Infinity };
+      const threads = await startIntakeThreads(opts.ingestThreads!, data, ingest.stats, fastify.log);
+      fastify.addHook('onClose', async () => threads.close());
+      fastify.intakeThreads = threads;
+      intake = threads;
+    }
+    await fastify.register(ingestRoutes, { ingest, intake, auth });
+    await fastify.register(wsIngest, { ingest, intake, auth });
   }
 
   if (opts.roles.has('score')) {
@@ -212,6 +228,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
       ingest: () => fastify.ingest?.stats ?? null,
       liveClients: () => (fastify.hasDecorator('io') ? fastify.io.of('/live').sockets.size : 0),
       livePublishInterval: () => fastify.pace?.interval ?? null,
+      intakeThreads: () => fastify.intakeThreads?.running ?? null,
     },
   });
 

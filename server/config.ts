@@ -36,6 +36,8 @@ export interface Config {
   writeEveryMs: number;
   /** Entries not yet scored beyond which ingest answers 503. */
   maxLag: number;
+  /** Threads that parse, validate and append the ingest endpoints' bodies (0: the main thread). */
+  ingestThreads: number;
   logLevel: string;
 }
 
@@ -72,6 +74,9 @@ Options (each also read from the environment variable shown):
   --write-every-ms N    WRITE_EVERY_MS   under load, write scores at most this often (default 100; 0: after every batch)
   --max-lag N           MAX_LAG          events not yet scored beyond which ingest answers
                                          503 with Retry-After (default 100000)
+  --ingest-threads N    INGEST_THREADS   threads that parse, validate and append the ingest
+                                         endpoints' bodies, beside the scorer and the live
+                                         push (default 1; 0: in the main thread)
   --log-level L         LOG_LEVEL        fatal|error|warn|info|debug (default info)
   -h, --help                             this text
 
@@ -101,6 +106,7 @@ const FLAGS = {
   'batch-wait-ms': 'BATCH_WAIT_MS',
   'write-every-ms': 'WRITE_EVERY_MS',
   'max-lag': 'MAX_LAG',
+  'ingest-threads': 'INGEST_THREADS',
   'log-level': 'LOG_LEVEL',
 } as const;
 type Flag = keyof typeof FLAGS;
@@ -166,6 +172,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     batchMaxWaitMs: num('BATCH_WAIT_MS', get('batch-wait-ms'), 10, 0, 10_000),
     writeEveryMs: num('WRITE_EVERY_MS', get('write-every-ms'), 100, 0, 10_000),
     maxLag: num('MAX_LAG', get('max-lag'), 100_000, 1),
+    ingestThreads: num('INGEST_THREADS', get('ingest-threads'), 1, 0, 16),
     logLevel,
   };
 }

@@ -9,12 +9,12 @@
  * `windowSec` and at most twice that; each bucket expires by itself.
  */
 import type { IngestResult, Rejection } from '../../shared/api.js';
-import { accountId, type NormalizedEvent } from '../../shared/event.js';
+import { accountId, MAX_EVENTS_PER_REQUEST, type NormalizedEvent } from '../../shared/event.js';
 import { validateEvent } from '../../shared/validate.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
-import { errors, storeError } from '../errors.js';
+import { AppError, errors, storeError } from '../errors.js';
 
 /**
  * KEYS = [stream, dedupe bucket now, dedupe bucket before];
@@ -61,7 +61,20 @@ export interface IngestStats {
   rejected: number;
 }
 
-export interface Ingest {
+/**
+ * How a body holds its events: `json` one event or an array (a request with
+ * `application/json`), `ndjson` one per line, `frame` a WebSocket frame
+ * (a whole JSON value if it parses, else NDJSON lines).
+ */
+export type BodyFormat = 'json' | 'ndjson' | 'frame';
+
+/** Where bodies of events are validated and made durable: this thread (`Ingest`), or intake threads (`threads.ts`). */
+export interface Intake {
+  /** Parses, validates and makes durable; throws AppErrors (an empty request, too many events, 503s). */
+  ingestText(format: BodyFormat, text: string): Promise<IngestResult>;
+}
+
+export interface Ingest extends Intake {
   /** Validates and makes durable; `items` are parsed JSON values, or UnparsableItems for lines that did not parse. */
   ingest(items: readonly unknown[]): Promise<IngestResult>;
   /**
@@ -75,6 +88,61 @@ export interface Ingest {
 
 export class UnparsableItem {
   constructor(readonly message: string) {}
+}
+
+/** Splits an NDJSON body into parsed values; a line that does not parse becomes an UnparsableItem. */
+export function parseNdjson(body: string): unknown[] {
+  const out: unknown[] = [];
+  for (const line of body.split('\n')) {
+    const text = line.trim();
+    if (text === '') continue;
+    try {
+      out.push(JSON.parse(text));
+    } catch (err) {
+      out.push(new UnparsableItem(`line is not valid JSON: ${(err as Error).message}`));
+    }
+  }
+  return out;
+}
+
+/** A JSON body: one event or an array of events. */
+export function parseJsonBody(body: string): unknown[] {
+  if (body.trim() === '') throw errors.emptyBody();
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (err) {
+    throw errors.invalidJson((err as Error).message);
+  }
+  return Array.isArray(value) ? value : [value];
+}
+
+/** A frame's events: a whole JSON value (one event or an array) if it parses, else NDJSON lines. */
+export function parseFrame(text: string): unknown[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  try {
+    const v: unknown = JSON.parse(trimmed);
+    return Array.isArray(v) ? v : [v];
+  } catch {
+    return parseNdjson(text);
+  }
+}
+
+/**
+ * A body's events, parsed. A request must hold at least one event; a
+ * request or a frame at most MAX_EVENTS_PER_REQUEST (an empty frame is
+ * answered with an ack of nothing).
+ */
+export function readEvents(format: BodyFormat, text: string): unknown[] {
+  const items = format === 'json' ? parseJsonBody(text) : format === 'ndjson' ? parseNdjson(text) : parseFrame(text);
+  if (format === 'frame') {
+    if (items.length > MAX_EVENTS_PER_REQUEST) throw new AppError('too_many_events', 413, `${items.length} events in one frame; at most ${MAX_EVENTS_PER_REQUEST}`);
+    return items;
+  }
+  if (items.length === 0) throw errors.emptyBody();
+  if (items.length > MAX_EVENTS_PER_REQUEST) throw errors.tooManyEvents(items.length, MAX_EVENTS_PER_REQUEST);
+  return items;
 }
 
 export interface IngestOptions {
@@ -146,36 +214,39 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
     return [accepted, duplicates];
   }
 
+  async function ingest(items: readonly unknown[]): Promise<IngestResult> {
+    const now = clock();
+    const rejected: Rejection[] = [];
+    const valid: NormalizedEvent[] = [];
+    items.forEach((item, index) => {
+      if (item instanceof UnparsableItem) {
+        rejected.push({ index, code: 'invalid_json', message: item.message });
+        return;
+      }
+      const r = validateEvent(item, now);
+      if (r.ok) valid.push(r.event);
+      else rejected.push({ index, code: r.code, message: r.message });
+    });
+    let appended: [number, number] = [0, 0];
+    if (valid.length > 0) {
+      await ensureCapacity();
+      try {
+        appended = await append(valid, now);
+      } catch (err) {
+        throw storeError(err) ?? err;
+      }
+    }
+    const [accepted, duplicates] = appended;
+    stats.accepted += accepted;
+    stats.duplicates += duplicates;
+    stats.rejected += rejected.length;
+    return { accepted, duplicates, rejected };
+  }
+
   return {
     stats,
     ensureCapacity,
-    async ingest(items) {
-      const now = clock();
-      const rejected: Rejection[] = [];
-      const valid: NormalizedEvent[] = [];
-      items.forEach((item, index) => {
-        if (item instanceof UnparsableItem) {
-          rejected.push({ index, code: 'invalid_json', message: item.message });
-          return;
-        }
-        const r = validateEvent(item, now);
-        if (r.ok) valid.push(r.event);
-        else rejected.push({ index, code: r.code, message: r.message });
-      });
-      let appended: [number, number] = [0, 0];
-      if (valid.length > 0) {
-        await ensureCapacity();
-        try {
-          appended = await append(valid, now);
-        } catch (err) {
-          throw storeError(err) ?? err;
-        }
-      }
-      const [accepted, duplicates] = appended;
-      stats.accepted += accepted;
-      stats.duplicates += duplicates;
-      stats.rejected += rejected.length;
-      return { accepted, duplicates, rejected };
-    },
+    ingest,
+    ingestText: async (format, text) => ingest(readEvents(format, text)),
   };
 }

@@ -7,28 +7,14 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { RawData } from 'ws';
-import { MAX_EVENTS_PER_REQUEST } from '../../shared/event.js';
 import type { IngestAck } from '../../shared/live.js';
 import { AppError } from '../errors.js';
 import { authorized, type AuthConfig } from '../infra/auth.js';
-import type { Ingest } from './ingest.js';
-import { parseNdjson } from './routes.js';
+import type { Ingest, Intake } from './ingest.js';
 
 export const INGEST_WS_PATH = '/ws/ingest';
 
-/** A frame's events: a whole JSON value (one event or an array) if it parses, else NDJSON lines. */
-export function parseFrame(text: string): unknown[] {
-  const trimmed = text.trim();
-  if (trimmed === '') return [];
-  try {
-    const v: unknown = JSON.parse(trimmed);
-    return Array.isArray(v) ? v : [v];
-  } catch {
-    return parseNdjson(text);
-  }
-}
-
-const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async (app, { ingest, auth }) => {
+const wsIngest: FastifyPluginAsync<{ ingest: Ingest; intake: Intake; auth: AuthConfig }> = async (app, { ingest, intake, auth }) => {
   app.get<{ Querystring: { key?: string } }>(
     INGEST_WS_PATH,
     {
@@ -47,10 +33,11 @@ const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async
       const send = (msg: IngestAck) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
       };
-      // The brake (scoring behind) and a store that cannot be reached say so (the producer sends again); anything else is logged.
+      // Too many events, the brake (scoring behind) and a store that cannot be reached say so (the producer sends
+      // again); anything else is logged.
       const refuse = (err: unknown) => {
         // Ingest already turns a store it cannot reach into its 503.
-        if (err instanceof AppError && err.statusCode === 503) {
+        if (err instanceof AppError && (err.statusCode === 503 || err.code === 'too_many_events')) {
           send({ type: 'error', error: { code: err.code, message: err.message } });
           return;
         }
@@ -70,13 +57,8 @@ const wsIngest: FastifyPluginAsync<{ ingest: Ingest; auth: AuthConfig }> = async
             refuse(err);
             return;
           }
-          const items = parseFrame(data.toString());
-          if (items.length > MAX_EVENTS_PER_REQUEST) {
-            send({ type: 'error', error: { code: 'too_many_events', message: `${items.length} events in one frame; at most ${MAX_EVENTS_PER_REQUEST}` } });
-            return;
-          }
           try {
-            const r = await ingest.ingest(items);
+            const r = await intake.ingestText('frame', data.toString());
             send({ type: 'ack', ...r });
           } catch (err) {
             refuse(err);

@@ -14,6 +14,8 @@ export interface Gauges {
   liveClients: () => number;
   /** The least time between two publishes of a live channel now, ms (null: this process does not push). */
   livePublishInterval: () => number | null;
+  /** Intake threads running now (null: bodies are handled in the main thread, or this process does not ingest). */
+  intakeThreads: () => number | null;
 }
 
 /**
@@ -93,6 +95,8 @@ const healthRoutes: FastifyPluginAsync<{ redis: RedisClient; keys: Keys; gauges:
       metric('resonance_archive_failures_total', 'counter', 'Archive rounds that failed (Redis away, disk full ...); each is tried again a second later (the log says why).', a.failures);
       metric('resonance_archive_blocked', 'gauge', '1 while archiving is paused because the archive on disk is missing or damaged (the log says why).', a.blocked ? 1 : 0);
     }
+    const threads = gauges.intakeThreads();
+    if (threads !== null) metric('resonance_intake_threads', 'gauge', 'Intake threads running (fewer than INGEST_THREADS while one that stopped is started again).', threads);
     metric('resonance_live_clients', 'gauge', 'Connected live clients.', gauges.liveClients());
     const interval = gauges.livePublishInterval();
     if (interval !== null) {

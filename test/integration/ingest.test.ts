@@ -4,16 +4,18 @@ import WebSocket from 'ws';
 import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { createIngest } from '../../server/ingest/ingest.js';
-import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
+import { postEvents, startApp as startTestApp, testPrefix, until, type TestApp } from '../helpers/app.js';
 
 const TS = () => Date.now() - 60_000;
 const like = (id: string, actor = 'fan', target = 'star') => ({ id, network: 'x', type: 'like', actor, target, post: 'p1', ts: TS() });
 
-describe('ingest over HTTP', () => {
+// The same contract whether the bodies are handled in the main thread (0) or in an intake thread (1).
+describe.each([0, 1])('ingest over HTTP, %i intake threads', (ingestThreads) => {
   let t: TestApp;
   let keyed: TestApp;
   let redis: RedisClient;
   const streamLength = (prefix: string) => redis.xLen(makeKeys(prefix).stream);
+  const startApp = (o: Parameters<typeof startTestApp>[0] = {}) => startTestApp({ ingestThreads, ...o });
 
   beforeAll(async () => {
     redis = await connectRedis(inject('redisUrl'), 'test');
@@ -183,7 +185,7 @@ describe('ingest over HTTP', () => {
   });
 
   it('brakes with 503 and Retry-After when scoring falls behind, and takes events again once it catches up', async () => {
-    const prefix = `{brake${Date.now()}}`;
+    const prefix = `{brake${Date.now()}-${ingestThreads}}`;
     // An ingest-only process: nothing scores, so every accepted event adds to the lag.
     const front = await startApp({ keyPrefix: prefix, roles: new Set(['ingest']), maxLag: 10 });
     try {
@@ -220,5 +222,75 @@ describe('ingest over HTTP', () => {
     } finally {
       await front.close();
     }
+  });
+});
+
+describe('intake threads', () => {
+  let t: TestApp;
+  let redis: RedisClient;
+  const metric = async (url: string, name: string) => Number(new RegExp(`^${name} ([\\d.]+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+
+  beforeAll(async () => {
+    redis = await connectRedis(inject('redisUrl'), 'test');
+    t = await startTestApp({ ingestThreads: 2 });
+  });
+  afterAll(async () => {
+    await t.close();
+    await redis.close();
+  });
+
+  it('take the bodies in turn, and the counters count what they accepted, found twice and rejected', async () => {
+    expect(await metric(t.url, 'resonance_intake_threads')).toBe(2);
+    // Three requests: the two threads each take one or two.
+    for (const k of [1, 2, 3]) expect((await postEvents(t.url, [like(`turn-${k}`), like(`turn-${k}`), { id: 'bad' }])).body).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(await metric(t.url, 'resonance_events_accepted_total')).toBe(3);
+    expect(await metric(t.url, 'resonance_events_duplicate_total')).toBe(3);
+    expect(await metric(t.url, 'resonance_events_rejected_total')).toBe(3);
+    expect(await redis.xLen(makeKeys(t.prefix).stream)).toBe(3);
+    // And they are scored as any other.
+    await until(async () => (await fetch(`${t.url}/api/entities/x:star`)).status === 200, 10_000, 'the score');
+  });
+
+  it('answer /ws/ingest frames once durable, and refuse a frame of too many events whole', async () => {
+    const ws = new WebSocket(`${t.url.replace('http', 'ws')}/ws/ingest`);
+    await new Promise((ok, fail) => ws.once('open', ok).once('error', fail));
+    const answers: unknown[] = [];
+    const got = (n: number) => until(() => answers.length >= n || undefined, 10_000, `${n} answers`);
+    ws.on('message', (m) => answers.push(JSON.parse(String(m))));
+    const before = await redis.xLen(makeKeys(t.prefix).stream);
+    ws.send([like('ws-1'), like('ws-2')].map((e) => JSON.stringify(e)).join('\n'));
+    ws.send(JSON.stringify(Array.from({ length: 10_001 }, (_, i) => like(`ws-many-${i}`))));
+    ws.send(JSON.stringify(like('ws-1')));
+    await got(3);
+    ws.close();
+    expect(answers).toEqual([
+      { type: 'ack', accepted: 2, duplicates: 0, rejected: [] },
+      { type: 'error', error: { code: 'too_many_events', message: '10001 events in one frame; at most 10000' } },
+      { type: 'ack', accepted: 0, duplicates: 1, rejected: [] },
+    ]);
+    expect(await redis.xLen(makeKeys(t.prefix).stream)).toBe(before + 2);
+  });
+
+  it('a thread that stops is started again; until then the other takes every body, and with none a body gets 503 and nothing is stored', async () => {
+    const threads = t.app.intakeThreads!;
+    const [first] = threads.workers;
+    await first!.terminate();
+    expect(threads.running).toBe(1);
+    // The one left takes every body meanwhile.
+    for (const k of [1, 2, 3]) expect((await postEvents(t.url, like(`alone-${k}`))).body).toMatchObject({ accepted: 1 });
+    await until(() => threads.running === 2 || undefined, 10_000, 'the thread to start again');
+    expect(threads.workers).not.toContain(first);
+    expect((await postEvents(t.url, like('after-restart'))).body).toMatchObject({ accepted: 1 });
+
+    // With every thread stopped, a body is refused with 503 and Retry-After, and nothing is appended.
+    const before = await redis.xLen(makeKeys(t.prefix).stream);
+    await Promise.all(threads.workers.map((w) => w.terminate()));
+    const res = await fetch(`${t.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(like('none-left')) });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect((await res.json()).error.code).toBe('unavailable');
+    expect(await redis.xLen(makeKeys(t.prefix).stream)).toBe(before);
+    await until(() => threads.running === 2 || undefined, 10_000, 'both threads to start again');
+    expect((await postEvents(t.url, like('none-left'))).body).toMatchObject({ accepted: 1 });
   });
 });

@@ -20,6 +20,7 @@ describe('configuration defaults', () => {
     { env: 'BATCH_WAIT_MS', flag: '--batch-wait-ms', value: config.batchMaxWaitMs, expected: 10 },
     { env: 'WRITE_EVERY_MS', flag: '--write-every-ms', value: config.writeEveryMs, expected: 100 },
     { env: 'MAX_LAG', flag: '--max-lag', value: config.maxLag, expected: 100_000 },
+    { env: 'INGEST_THREADS', flag: '--ingest-threads', value: config.ingestThreads, expected: 1 },
   ];
   it.each(cases)('$env: loadConfig, --help and the README agree', ({ env, flag, value, expected }) => {
     expect(value).toBe(expected);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, isWellFormed, REJECT_CODES, topicSlug, wellFormed, type ActivityEvent } from '../../shared/event.js';
 import { validateEvent } from '../../shared/validate.js';
-import { parseJsonBody, parseNdjson } from '../../server/ingest/routes.js';
+import { parseJsonBody, parseNdjson } from '../../server/ingest/ingest.js';
 import { UnparsableItem } from '../../server/ingest/ingest.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
