@@ -143,7 +143,15 @@ export async function startIntakeThreads(n: number, data: IntakeThreadData, stat
       const held = slots.flatMap((s) => (s ? [...s.pending.values()] : []));
       if (held.length > 0) {
         const settled = Promise.all(
-          slots.map((s) => (s && s.pending.size > 0 ? new Promise<void>((ok) => s.worker.on('message', () => s.pending.size === 0 && ok())) : undefined)),
+          slots.map((s) =>
+            s && s.pending.size > 0
+              ? new Promise<void>((ok) => {
+                  s.worker.on('message', () => s.pending.size === 0 && ok());
+                  // A thread that dies meanwhile has failed what it held (with a 503).
+                  s.worker.once('exit', () => ok());
+                })
+              : undefined,
+          ),
         );
         await Promise.race([settled, new Promise((r) => setTimeout(r, waitMs).unref())]);
       }
