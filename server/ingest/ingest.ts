@@ -1,8 +1,10 @@
 /**
  * The ingest path every producer takes (HTTP, WebSocket, the demo simulator):
- * validate each event, then in one atomic script per chunk drop the ids seen
- * inside the deduplication window and append the rest to the stream. The
- * result is returned only once the accepted events are in the stream.
+ * parse a body (`readEvents`), validate each event, then in one atomic script
+ * per chunk drop the ids seen inside the deduplication window and append the
+ * rest to the stream. The result is returned only once the accepted events
+ * are in the stream. With INGEST_THREADS, the endpoints' bodies take this path
+ * in intake threads (`threads.ts`), each with an ingest of its own.
  *
  * Deduplication remembers `network|id` in two time buckets of `windowSec`
  * (the current and the previous one), so an id is recognised for at least
