@@ -36,7 +36,7 @@ export const errors = {
   invalidJson: (message: string) => new AppError('invalid_json', 400, `the body is not valid JSON: ${message}`),
   invalidRequest: (message: string, details?: unknown) => new AppError('invalid_request', 400, message, details),
   emptyBody: () => new AppError('empty_body', 400, 'the body holds no event'),
-  tooManyEvents: (n: number, max: number) => new AppError('too_many_events', 413, `${n} events in one request; at most ${max}`),
+  tooManyEvents: (n: number, max: number, where: 'request' | 'frame' = 'request') => new AppError('too_many_events', 413, `${n} events in one ${where}; at most ${max}`),
   bodyTooLarge: (limit: number) => new AppError('body_too_large', 413, `the body exceeds ${limit} bytes`),
   unsupportedMediaType: (type: string) =>
     new AppError('unsupported_media_type', 415, `content type "${type}" is not accepted; use application/json or application/x-ndjson`),

@@ -16,7 +16,7 @@ import { validateEvent } from '../../shared/validate.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
-import { AppError, errors, storeError } from '../errors.js';
+import { errors, storeError } from '../errors.js';
 
 /**
  * KEYS = [stream, dedupe bucket now, dedupe bucket before];
@@ -88,6 +88,13 @@ export interface Ingest extends Intake {
   stats: IngestStats;
 }
 
+/** Adds what one body came to to the counters (the metrics' accepted, duplicate and rejected totals). */
+export function countResult(stats: IngestStats, r: IngestResult): void {
+  stats.accepted += r.accepted;
+  stats.duplicates += r.duplicates;
+  stats.rejected += r.rejected.length;
+}
+
 export class UnparsableItem {
   constructor(readonly message: string) {}
 }
@@ -138,12 +145,8 @@ export function parseFrame(text: string): unknown[] {
  */
 export function readEvents(format: BodyFormat, text: string): unknown[] {
   const items = format === 'json' ? parseJsonBody(text) : format === 'ndjson' ? parseNdjson(text) : parseFrame(text);
-  if (format === 'frame') {
-    if (items.length > MAX_EVENTS_PER_REQUEST) throw new AppError('too_many_events', 413, `${items.length} events in one frame; at most ${MAX_EVENTS_PER_REQUEST}`);
-    return items;
-  }
-  if (items.length === 0) throw errors.emptyBody();
-  if (items.length > MAX_EVENTS_PER_REQUEST) throw errors.tooManyEvents(items.length, MAX_EVENTS_PER_REQUEST);
+  if (items.length === 0 && format !== 'frame') throw errors.emptyBody();
+  if (items.length > MAX_EVENTS_PER_REQUEST) throw errors.tooManyEvents(items.length, MAX_EVENTS_PER_REQUEST, format === 'frame' ? 'frame' : 'request');
   return items;
 }
 
@@ -239,10 +242,9 @@ export function createIngest(redis: RedisClient, keys: Keys, options: IngestOpti
       }
     }
     const [accepted, duplicates] = appended;
-    stats.accepted += accepted;
-    stats.duplicates += duplicates;
-    stats.rejected += rejected.length;
-    return { accepted, duplicates, rejected };
+    const result = { accepted, duplicates, rejected };
+    countResult(stats, result);
+    return result;
   }
 
   return {

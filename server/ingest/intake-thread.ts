@@ -2,10 +2,9 @@
  * An intake thread (`threads.ts` starts them): bodies of events come in as
  * text, and this thread parses, validates and appends them with an ingest of
  * its own on a Redis connection of its own, then answers with the result or
- * the error as the API answers it. The
- * work per event (JSON parsing, validation, each entry's JSON, the script
- * call's encoding) then runs beside the scorer and the live push, not on
- * their event loop.
+ * the error as the API answers it. The work per event (JSON parsing,
+ * validation, each entry's JSON, the script call's encoding) then runs
+ * beside the scorer and the live push, not on their event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError, storeError } from '../errors.js';

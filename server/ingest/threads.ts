@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { IngestResult } from '../../shared/api.js';
 import { AppError, errors } from '../errors.js';
-import type { BodyFormat, IngestStats, Intake } from './ingest.js';
+import { countResult, type BodyFormat, type IngestStats, type Intake } from './ingest.js';
 
 /** What a thread is started with. */
 export interface IntakeThreadData {
@@ -76,9 +76,7 @@ export async function startIntakeThreads(n: number, data: IntakeThreadData, stat
       if (!p) return;
       slot.pending.delete(m.id);
       if ('result' in m) {
-        stats.accepted += m.result.accepted;
-        stats.duplicates += m.result.duplicates;
-        stats.rejected += m.result.rejected.length;
+        countResult(stats, m.result);
         p.resolve(m.result);
       } else if (m.error.statusCode >= 500 && m.error.code === 'internal') {
         p.reject(new Error(`intake thread: ${m.error.message}`));
@@ -140,8 +138,7 @@ export async function startIntakeThreads(n: number, data: IntakeThreadData, stat
     async close(waitMs = 10_000) {
       closing = true;
       for (const t of restarts) clearTimeout(t);
-      const held = slots.flatMap((s) => (s ? [...s.pending.values()] : []));
-      if (held.length > 0) {
+      if (slots.some((s) => s && s.pending.size > 0)) {
         const settled = Promise.all(
           slots.map((s) =>
             s && s.pending.size > 0
