@@ -19,6 +19,7 @@ import type { RedisClient } from '../infra/redis.js';
 import { Script } from '../infra/script.js';
 import { PERSON_SCOPE } from './boards.js';
 import { ENGAGER_SCALE, HLL_FIELD_MAX } from './scripts.js';
+import { POST_LUA } from './post-field.js';
 import { TOPIC_LUA } from './topic-field.js';
 import { HISTORY_FIELD_MAX, HISTORY_LUA, RECORD_KEY_LUA } from './write-scripts.js';
 import { isAccountId } from './record.js';
@@ -249,9 +250,10 @@ return moved
  * flat field/value list `h` and fills the flat list `flat` of fields to
  * set. Returns how many accounts it moved.
  */
-function moveEach(from: string, to: string, fields: string): Script {
+function moveEach(from: string, to: string, fields: string, prelude = ''): Script {
   return new Script(`
 local B = ARGV[1]
+${prelude}
 local moved = 0
 for i = 2, #ARGV do
   local id = ARGV[i]
@@ -287,7 +289,7 @@ const MOVE_RECORDS = moveEach(
 /**
  * MOVE_POSTS: each account's post hash (`p:<id>`: `e|<post>`, `a|<post>`
  * and `t|<post>`, a field each) into its evidence hash (`dy:<id>`) as one
- * field per post, `p|<post>` = `<e>|<a>|<topics>`, as APPLY now keeps them.
+ * field per post, `p|<post>`, as APPLY now keeps them (`post-field.ts`).
  */
 const MOVE_POSTS = moveEach(
   'p',
@@ -302,6 +304,7 @@ const MOVE_POSTS = moveEach(
     end
     for _, p in ipairs(order) do
       local x = parts[p]
-      flat[#flat + 1] = 'p|' .. p; flat[#flat + 1] = x.e .. '|' .. x.a .. '|' .. x.t
+      flat[#flat + 1] = 'p|' .. p; flat[#flat + 1] = writePost(tonumber(x.e) or 0, tonumber(x.a) or 0, x.t)
     end`,
+  POST_LUA,
 );

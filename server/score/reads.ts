@@ -3,12 +3,14 @@
  * are read from the score record that WRITE keeps beside the leaderboards, so
  * both always agree.
  */
+import { RESP_TYPES } from 'redis';
 import type { Entity, Leaderboard, LeaderboardEntry } from '../../shared/api.js';
 import type { Keys } from '../infra/keys.js';
 import type { RedisClient } from '../infra/redis.js';
 import { PERSON_SCOPE, personBoard } from './boards.js';
 import { COMPONENT_NAMES, COMPONENT_WEIGHTS, SCALES, decayTo, postValue, type ModelParams } from './model.js';
 import type { ScoreStore } from './store.js';
+import { readPostField } from './post-field.js';
 import { entityOf, isAccountId, scored } from './record.js';
 import { rawOf, scoreAccounts } from './score.js';
 import { ENGAGER_SCALE } from './scripts.js';
@@ -34,17 +36,20 @@ export class ClaimedAccountError extends Error {
 }
 
 /**
- * An account's `top` posts by value from its evidence hash (`p|<post>` =
- * `<e>|<a>|<topics>`, the post's engagement and amplification sums at β·H):
+ * An account's `top` posts by value from its evidence hash, given as
+ * HGETALL's flat list of fields and values as bytes (`p|<post>` = the post's
+ * engagement and amplification sums at β·H and its topics, `post-field.ts`):
  * a post's value is the sum of their β-th powers, as the apply counts it.
  */
-export function topPosts(h: Record<string, string>, top: number): { value: string; score: number }[] {
+export function topPosts(flat: Buffer[], top: number): { value: string; score: number }[] {
   const value = new Map<string, number>();
-  for (const [k, v] of Object.entries(h)) {
-    if (!k.startsWith('p|')) continue;
-    const [e = '', a = ''] = v.split('|', 2);
-    const x = postValue(Number(e)) + postValue(Number(a));
-    if (x > 0) value.set(k.slice(2), x);
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = flat[i]!;
+    // 'p|'
+    if (k[0] !== 0x70 || k[1] !== 0x7c) continue;
+    const { e, a } = readPostField(flat[i + 1]!);
+    const x = postValue(e) + postValue(a);
+    if (x > 0) value.set(k.subarray(2).toString('utf8'), x);
   }
   return [...value]
     .map(([post, score]) => ({ value: post, score }))
@@ -53,6 +58,8 @@ export function topPosts(h: Record<string, string>, top: number): { value: strin
 }
 
 export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, params: ModelParams) {
+  // Evidence hashes hold binary values (post sums, HyperLogLogs): read as bytes, HGETALL as a flat list.
+  const bytes = redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array });
   async function owner(id: string): Promise<string | null> {
     return isAccountId(id) ? redis.hGet(keys.owner, id) : null;
   }
@@ -144,7 +151,7 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
         .sort((a, b) => b.score - a.score);
       const totalWeight = accounts.reduce((x, a) => x + a.weight, 0) || 1;
       const [posts, engagers] = await Promise.all([
-        Promise.all(e.accounts.map(async (a) => topPosts(await redis.hGetAll(keys.evidence(a.id)), top))),
+        Promise.all(e.accounts.map(async (a) => topPosts((await bytes.hGetAll(keys.evidence(a.id))) as unknown as Buffer[], top))),
         Promise.all(e.accounts.map((a) => redis.zRangeWithScores(keys.topEngagers(a.id), 0, top - 1, { REV: true }))),
       ]);
       return {

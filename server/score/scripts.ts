@@ -6,6 +6,7 @@
  */
 import { Script } from '../infra/script.js';
 import { POST_CONCAVITY } from './model.js';
+import { POST_LUA } from './post-field.js';
 import { TOPIC_LUA } from './topic-field.js';
 
 /**
@@ -69,6 +70,7 @@ end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
 local function num(x) return tonumber(x or '0') or 0 end
 ${TOPIC_LUA}
+${POST_LUA}
 -- Adds members to a HyperLogLog that is the field 'field' of the delta's evidence hash (its value v,
 -- or nil) or, once bigger than HLL_MAX, the key 'key'; returns the new count, or nil if no register
 -- moved. A field's HyperLogLog is worked on in the scratch key S, whose commands are neither
@@ -145,8 +147,8 @@ for i = 5, #ARGV do
   local endorsements, engagers, engagerWeights = d.endorsements or EMPTY, d.engagers or EMPTY, d.engagerWeights or EMPTY
   local last, follows, outcomes, received = d.last or 0, d.follows or 0, d.outcomes or 0, d.received or 0
   local key, dyk = B .. 'a:' .. id, B .. 'dy:' .. id
-  -- The account's evidence hash (dy:) holds one field per post, 'p|<post>' = '<e>|<a>|<topics>' (its
-  -- engagement and amplification sums, '' for none, and its comma-joined topics), distinct engagers
+  -- The account's evidence hash (dy:) holds one field per post, 'p|<post>' (its engagement and
+  -- amplification sums and its comma-joined topics, POST_LUA), distinct engagers
   -- (below) and endorsements (below). The posts this delta engages or authors are read in one HMGET.
   local plist, rf = {}, {}
   local anyE, anyA = false, false
@@ -164,9 +166,7 @@ for i = 5, #ARGV do
   for k, p in ipairs(plist) do
     local raw = rcur[k]
     if raw then
-      local i = string.find(raw, '|', 1, true)
-      local j = string.find(raw, '|', i + 1, true)
-      pe[p], pa[p], pt[p] = tonumber(string.sub(raw, 1, i - 1)) or 0, tonumber(string.sub(raw, i + 1, j - 1)) or 0, string.sub(raw, j + 1)
+      pe[p], pa[p], pt[p] = readPost(raw)
     else
       pe[p], pa[p], pt[p] = 0, 0, ''
     end
@@ -259,8 +259,6 @@ for i = 5, #ARGV do
   local dE, dA = 0, 0
   -- Engagers of this delta per topic of the posts they engaged, each topic's HyperLogLog updated once.
   local tengs, tnames = {}, {}
-  -- A sum is stored as Redis stores a Lua number it is given (17 significant digits), so it reads back exactly.
-  local function sum(x) if x == 0 then return '' end return string.format('%.17g', x) end
   for _, p in ipairs(plist) do
     local v = posts[p] or EMPTY
     local oe, oa = pe[p], pa[p]
@@ -270,7 +268,7 @@ for i = 5, #ARGV do
     local own = postTopics[p]
     local topics = pt[p]
     if own then topics = table.concat(own, ',') end
-    if ne ~= oe or na ~= oa or topics ~= pt[p] then pout['p|' .. p] = sum(ne) .. '|' .. sum(na) .. '|' .. topics end
+    if ne ~= oe or na ~= oa or topics ~= pt[p] then pout['p|' .. p] = writePost(ne, na, topics) end
     if ptopics[p] and (v.w or 0) > 0 then
       for _, topic in ipairs(ptopics[p]) do
         tadd(topic, 5, v.w)

@@ -1,6 +1,8 @@
 /** Reading a test app's score state as comparable values. */
 import type { Keys } from '../../server/infra/keys.js';
 import type { RedisClient } from '../../server/infra/redis.js';
+import { RESP_TYPES } from 'redis';
+import { readPostField } from '../../server/score/post-field.js';
 import { parseAccount } from '../../server/score/score.js';
 import { until, type TestApp } from './app.js';
 
@@ -30,6 +32,25 @@ export async function snapshot(redis: RedisClient, keys: Keys) {
 /** An account's state of one topic, as the scorer reads it (whatever the hash's layout). */
 export async function topicOf(redis: RedisClient, keys: Keys, id: string, topic: string) {
   return parseAccount(id, await redis.hGetAll(keys.account(id))).topics[topic];
+}
+
+/** A hash's fields with their values as bytes (evidence hashes hold binary values), in hex to compare. */
+export async function hashBytes(redis: RedisClient, key: string): Promise<Record<string, string>> {
+  const flat = (await redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array }).hGetAll(key)) as unknown as Buffer[];
+  const out: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) out[flat[i]!.toString('utf8')] = flat[i + 1]!.toString('hex');
+  return out;
+}
+
+/** An account's posts as its evidence hash holds them ('p|<post>'), each read as the scorer and /explain read it. */
+export async function postsOf(redis: RedisClient, keys: Keys, id: string): Promise<Record<string, { e: number; a: number; topics: string; bytes: number }>> {
+  const out: Record<string, { e: number; a: number; topics: string; bytes: number }> = {};
+  for (const [k, hex] of Object.entries(await hashBytes(redis, keys.evidence(id)))) {
+    if (!k.startsWith('p|')) continue;
+    const raw = Buffer.from(hex, 'hex');
+    out[k.slice(2)] = { ...readPostField(raw), bytes: raw.length };
+  }
+  return out;
 }
 
 /**

@@ -15,7 +15,7 @@ import { MemoryState } from '../../server/score/fold.js';
 import { moveEarlierLayouts } from '../../server/score/legacy.js';
 import { dropIdleConsumers } from '../../server/pipeline/source.js';
 import { postEvents, startApp, testPrefix, until, type TestApp } from '../helpers/app.js';
-import { decodeDays, topicOf } from '../helpers/state.js';
+import { decodeDays, hashBytes, postsOf, topicOf } from '../helpers/state.js';
 
 const ts = (minAgo: number) => Date.now() - minAgo * 60_000;
 const scored = (t: TestApp, n: number) => until(() => (t.app.pipeline!.stats.eventsScored >= n ? true : undefined), 15_000, `${n} events scored`);
@@ -402,29 +402,34 @@ describe('pipeline and read API', () => {
     const stores = [createScoreStore(redis, now, P), createScoreStore(redis, old, P)];
     for (const store of stores) await store.apply(aggregate(first, P).values(), '', '1-0', T);
     const star = 'x:star';
-    const posts = Object.entries(await redis.hGetAll(now.evidence(star))).filter(([k]) => k.startsWith('p|'));
-    expect(Object.fromEntries(posts.map(([k, v]) => [k, v.replace(/[\d.e+]+/g, 'N')]))).toEqual({ 'p|m1': 'N||cats', 'p|m|2': '|N|dogs,cats', 'p|-': 'N||', 'p|m3': 'N||' });
-    // The same state as an earlier version kept it: a post hash of three fields per post.
-    for (const [k, v] of posts) {
-      const [e, a, t] = v.split('|');
-      const post = k.slice(2);
-      await redis.hSet(old.posts(star), { ...(e ? { [`e|${post}`]: e } : {}), ...(a ? { [`a|${post}`]: a } : {}), ...(t ? { [`t|${post}`]: t } : {}) });
-      await redis.hDel(old.evidence(star), k);
+    const posts = await postsOf(redis, now, star);
+    const N = expect.any(Number);
+    expect(posts).toEqual({
+      m1: { e: N, a: 0, topics: 'cats', bytes: 1 + 8 + 4 },
+      'm|2': { e: 0, a: N, topics: 'dogs,cats', bytes: 1 + 8 + 9 },
+      '-': { e: N, a: 0, topics: '', bytes: 1 + 8 },
+      m3: { e: N, a: 0, topics: '', bytes: 1 + 8 },
+    });
+    expect(Object.values(posts).every((p) => p.e + p.a > 0)).toBe(true);
+    // The same state as an earlier version kept it: a post hash of three fields per post, sums as text.
+    for (const [post, { e, a, topics }] of Object.entries(posts)) {
+      await redis.hSet(old.posts(star), { ...(e ? { [`e|${post}`]: String(e) } : {}), ...(a ? { [`a|${post}`]: String(a) } : {}), ...(topics ? { [`t|${post}`]: topics } : {}) });
+      await redis.hDel(old.evidence(star), `p|${post}`);
     }
     expect(await moveEarlierLayouts(redis, old)).toEqual({ posts: 1, records: 0, accounts: 0, scored: 0 });
     expect(await redis.exists(old.posts(star))).toBe(0);
-    expect(await redis.hGetAll(old.evidence(star))).toEqual(await redis.hGetAll(now.evidence(star)));
+    expect(await hashBytes(redis, old.evidence(star))).toEqual(await hashBytes(redis, now.evidence(star)));
     // Done once: the next start does not look again.
     await redis.hSet(old.posts('x:late'), 'e|q', '1');
     expect((await moveEarlierLayouts(redis, old)).posts).toBe(0);
     await redis.del(old.posts('x:late'));
     // Both go on to the same state; the post engaged first keeps its sums and gains its topic.
     for (const store of stores) await store.apply(aggregate(second, P).values(), '1-0', '2-0', T);
-    expect((await redis.hGet(now.evidence(star), 'p|m3'))!.split('|')[2]).toBe('birds');
+    expect((await postsOf(redis, now, star)).m3).toEqual({ e: posts.m3!.e, a: 0, topics: 'birds', bytes: 1 + 8 + 5 });
     for (const store of stores) await store.apply(aggregate(third, P).values(), '2-0', '3-0', T);
-    expect(await redis.hGetAll(old.evidence(star))).toEqual(await redis.hGetAll(now.evidence(star)));
+    expect(await hashBytes(redis, old.evidence(star))).toEqual(await hashBytes(redis, now.evidence(star)));
     expect(await redis.hGetAll(old.account(star))).toEqual(await redis.hGetAll(now.account(star)));
-    expect((await redis.hGet(now.evidence(star), 'p|m3'))!.split('|')[2]).toBe('birds');
+    expect((await postsOf(redis, now, star)).m3).toMatchObject({ e: posts.m3!.e, a: N, topics: 'birds', bytes: 1 + 16 + 5 });
     expect((await topicOf(redis, now, star, 'birds'))!.value).toBeGreaterThan(0);
     const snap = parseAccount(star, await redis.hGetAll(now.account(star)));
     const mirror = new MemoryState();
@@ -436,6 +441,36 @@ describe('pipeline and read API', () => {
     expect(snap.topics).toEqual(mirror.snapshot(star).topics);
   });
 
+  it('reads a post’s field written as text before 0.12.6, and rewrites it as bytes on the post’s next change, its sums exact', async () => {
+    const P = modelParams(30);
+    const T = Date.UTC(2026, 0, 10, 12);
+    const keys = makeKeys(testPrefix());
+    const store = createScoreStore(redis, keys, P);
+    const text = { e: 1401656369713507.2, a: 373774400680008.06 };
+    // As 0.12.5 wrote them: '<e>|<a>|<topics>', 17 significant digits, '' for a zero sum.
+    await redis.hSet(keys.evidence('x:txt'), { 'p|m1': `${text.e.toPrecision(17)}|${text.a.toPrecision(17)}|cats`, 'p|m2': '||dogs' });
+    await redis.hSet(keys.account('x:txt'), { first: String(T - 1000), E: String(Math.sqrt(text.e)), A: String(Math.sqrt(text.a)) });
+    const like = (id: string, actor: string, post: string) => ({ id, network: 'x', type: 'like' as const, actor, target: 'txt', post, ts: T });
+    const deltas = aggregate([like('t1', 'f1', 'm1'), like('t2', 'f2', 'm2')], P);
+    const d = deltas.get('x:txt')!;
+    await store.apply(deltas.values(), '', '1-0', T);
+    const posts = await postsOf(redis, keys, 'x:txt');
+    expect(posts).toEqual({
+      m1: { e: text.e + d.posts.m1!.e, a: text.a, topics: 'cats', bytes: 1 + 16 + 4 },
+      m2: { e: d.posts.m2!.e, a: 0, topics: 'dogs', bytes: 1 + 8 + 4 },
+    });
+    // Each post's engagement counted at its topic, and the account's sum moved by the β-th powers, from the text's sums.
+    expect((await topicOf(redis, keys, 'x:txt', 'cats'))!.value).toBeGreaterThan(0);
+    expect((await topicOf(redis, keys, 'x:txt', 'dogs'))!.value).toBeGreaterThan(0);
+    const E = Number(await redis.hGet(keys.account('x:txt'), 'E'));
+    expect(E).toBeCloseTo(Math.sqrt(text.e + d.posts.m1!.e) + Math.sqrt(d.posts.m2!.e), 6);
+    // Read back as bytes, both sums go on from where they were.
+    const more = aggregate([like('t3', 'f3', 'm1'), { ...like('t4', 'f4', 'm1'), type: 'share' as const }], P);
+    const m = more.get('x:txt')!.posts.m1!;
+    await store.apply(more.values(), '1-0', '2-0', T);
+    expect((await postsOf(redis, keys, 'x:txt')).m1).toEqual({ e: text.e + d.posts.m1!.e + m.e, a: text.a + m.a, topics: 'cats', bytes: 1 + 16 + 4 });
+  });
+
   it('moves an earlier version’s post hashes when a scorer starts, before it applies anything', async () => {
     const prefix = testPrefix();
     const keys = makeKeys(prefix);
@@ -444,11 +479,12 @@ describe('pipeline and read API', () => {
     try {
       await until(async () => (await redis.hGet(keys.meta, 'posts')) === '0.8', 10_000, 'posts moved');
       expect(await redis.exists(keys.posts('x:legacy'))).toBe(0);
-      expect(await redis.hGetAll(keys.evidence('x:legacy'))).toEqual({ 'p|m1': '16||cats', 'p|-': '|9|' });
+      expect(await postsOf(redis, keys, 'x:legacy')).toEqual({ m1: { e: 16, a: 0, topics: 'cats', bytes: 1 + 8 + 4 }, '-': { e: 0, a: 9, topics: '', bytes: 1 + 8 } });
       await postEvents(app.url, [{ id: 'lg1', network: 'x', type: 'like', actor: 'fan', target: 'legacy', post: 'm1', ts: Date.now() }]);
       await scored(app, 1);
-      const [e] = (await redis.hGet(keys.evidence('x:legacy'), 'p|m1'))!.split('|');
-      expect(Number(e)).toBeGreaterThan(16);
+      const m1 = (await postsOf(redis, keys, 'x:legacy')).m1!;
+      expect(m1.e).toBeGreaterThan(16);
+      expect(m1.topics).toBe('cats');
     } finally {
       await app.close();
     }
