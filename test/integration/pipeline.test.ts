@@ -446,7 +446,7 @@ describe('pipeline and read API', () => {
     const T = Date.UTC(2026, 0, 10, 12);
     const keys = makeKeys(testPrefix());
     const store = createScoreStore(redis, keys, P);
-    const text = { e: 1401656369713507.2, a: 373774400680008.06 };
+    const text = { e: 1401656369713507.25, a: 373774400680008.0625 };
     // As 0.12.5 wrote them: '<e>|<a>|<topics>', 17 significant digits, '' for a zero sum.
     await redis.hSet(keys.evidence('x:txt'), { 'p|m1': `${text.e.toPrecision(17)}|${text.a.toPrecision(17)}|cats`, 'p|m2': '||dogs' });
     await redis.hSet(keys.account('x:txt'), { first: String(T - 1000), E: String(Math.sqrt(text.e)), A: String(Math.sqrt(text.a)) });

@@ -46,8 +46,8 @@ describe('topPosts', () => {
   });
 
   it('reads a post field in either layout, sums exactly and topics as they are', () => {
-    const e = 1401656369713507.2;
-    const a = 373774400680008.06;
+    const e = 1401656369713507.25;
+    const a = 373774400680008.0625;
     expect(readPostField(binary(e, a, 'ai,startups'))).toEqual({ e, a, topics: 'ai,startups' });
     expect(readPostField(binary(0, a, 'ai'))).toEqual({ e: 0, a, topics: 'ai' });
     expect(readPostField(binary(e, 0, ''))).toEqual({ e, a: 0, topics: '' });
