@@ -54,7 +54,9 @@ export interface Keys {
   /**
    * Top engagers of an account by weight, in thousandths, whole (see
    * ENGAGER_SCALE in the APPLY script), each by its handle: an engager is on
-   * the account's network, so its id is `<network>:<member>`.
+   * the account's network, so its id is `<network>:<member>`. Since 0.12.6
+   * only where they are too many bytes for the evidence hash's field `g|`
+   * (TOP_FIELD_MAX), or an earlier version kept them here.
    */
   topEngagers(id: string): string;
   /**

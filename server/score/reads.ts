@@ -13,7 +13,7 @@ import type { ScoreStore } from './store.js';
 import { readPostField } from './post-field.js';
 import { entityOf, isAccountId, scored } from './record.js';
 import { rawOf, scoreAccounts } from './score.js';
-import { ENGAGER_SCALE } from './scripts.js';
+import { ENGAGER_SCALE, TOP_ENGAGERS } from './scripts.js';
 
 export const HISTORY_RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 export type HistoryRange = keyof typeof HISTORY_RANGES;
@@ -55,6 +55,14 @@ export function topPosts(flat: Buffer[], top: number): { value: string; score: n
     .map(([post, score]) => ({ value: post, score }))
     .sort((a, b) => b.score - a.score || a.value.localeCompare(b.value))
     .slice(0, top);
+}
+
+/** An account's `n` heaviest engagers, by handle, weights in ENGAGER_SCALE units, heaviest first (TOP_ENGAGERS). */
+export async function topEngagers(redis: RedisClient, keys: Keys, id: string, n: number): Promise<{ value: string; score: number }[]> {
+  const flat = (await TOP_ENGAGERS.run(redis, [keys.evidence(id), keys.topEngagers(id)], [String(n)])) as string[];
+  const out: { value: string; score: number }[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ value: flat[i]!, score: Number(flat[i + 1]) });
+  return out;
 }
 
 export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, params: ModelParams) {
@@ -152,7 +160,7 @@ export function createReads(redis: RedisClient, keys: Keys, store: ScoreStore, p
       const totalWeight = accounts.reduce((x, a) => x + a.weight, 0) || 1;
       const [posts, engagers] = await Promise.all([
         Promise.all(e.accounts.map(async (a) => topPosts((await bytes.hGetAll(keys.evidence(a.id))) as unknown as Buffer[], top))),
-        Promise.all(e.accounts.map((a) => redis.zRangeWithScores(keys.topEngagers(a.id), 0, top - 1, { REV: true }))),
+        Promise.all(e.accounts.map((a) => topEngagers(redis, keys, a.id, top))),
       ]);
       return {
         id,

@@ -21,6 +21,16 @@ export const TOP_SET_KEEP = 8;
  * 17 digits).
  */
 export const ENGAGER_SCALE = 1000;
+/**
+ * Top engagers are the field `g|` of the account's evidence hash (since
+ * 0.12.6), packed (cmsgpack: handle, weight, ... heaviest first, as
+ * ZREVRANGE orders a sorted set), while the packed list takes TOP_FIELD_MAX
+ * bytes or less, inside the hash's listpack limit (512); a bigger one, and
+ * one an earlier version kept, is the sorted set `g:<id>`. A key of its own
+ * took ~100 bytes of Redis's bookkeeping (its name, its entry in the
+ * keyspace) beside the list itself.
+ */
+export const TOP_FIELD_MAX = 480;
 
 /**
  * Distinct engagers are HyperLogLogs (an account's, and one per topic). One
@@ -61,11 +71,48 @@ local B = ARGV[3]
 local BETA = ${POST_CONCAVITY}
 -- Top engagers, for explanations (which name the top 5): trimmed back to the heaviest TRIM_TO past
 -- TRIM_AT, far inside Redis's listpack limit for sorted sets (128), past which a set takes several
--- times the memory. The lightest go, so an early heavy engager stays. (Top posts need no set of their
+-- times the memory, and small enough, mostly, for a field (TOP_FIELD_MAX). The lightest go, so an
+-- early heavy engager stays. (Top posts need no set of their
 -- own: every post's sums are fields of the account's evidence hash, 'p|<post>'.)
 local TRIM_AT, TRIM_TO = ${TOP_SET_MAX}, ${TOP_SET_KEEP}
 local function trim(key)
   if redis.call('ZCARD', key) > TRIM_AT then redis.call('ZREMRANGEBYRANK', key, 0, -(TRIM_TO + 1)) end
+end
+-- Byte order, as Redis orders the members of a sorted set of equal scores (Lua's '<' follows the locale).
+local function lessBytes(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+-- Adds the weights (handles who[k], weights ws[k], in ENGAGER_SCALE units) to the top engagers packed in
+-- the evidence hash's field 'g|' (its value v, or nil), as ZADD of the sums and trim() would to the sorted
+-- set: returns the new field's value, or nil if it is too big for a field (TOP_FIELD_MAX), in which case
+-- it has become the sorted set 'key'.
+local TOP_MAX = ${TOP_FIELD_MAX}
+local function addTop(v, key, who, ws)
+  local members, at = {}, {}
+  if v then
+    local list = cmsgpack.unpack(v)
+    for i = 1, #list, 2 do members[#members + 1] = { list[i], list[i + 1] }; at[list[i]] = #members end
+  end
+  for k = 1, #who do
+    local m = members[at[who[k]] or 0]
+    local w = math.floor((m and m[2] or 0) + ws[k] * ${ENGAGER_SCALE} + 0.5)
+    if m then m[2] = w else members[#members + 1] = { who[k], w }; at[who[k]] = #members end
+  end
+  -- Heaviest first; of equal weights, the later handle in byte order first (ZREVRANGE's order).
+  table.sort(members, function(x, y) if x[2] ~= y[2] then return x[2] > y[2] end return lessBytes(y[1], x[1]) end)
+  if #members > TRIM_AT then for i = #members, TRIM_TO + 1, -1 do members[i] = nil end end
+  local flat = {}
+  for _, m in ipairs(members) do flat[#flat + 1] = m[1]; flat[#flat + 1] = m[2] end
+  local packed = cmsgpack.pack(flat)
+  if #packed <= TOP_MAX then return packed end
+  local z = {}
+  for _, m in ipairs(members) do z[#z + 1] = m[2]; z[#z + 1] = m[1] end
+  redis.call('ZADD', key, unpack(z))
+  return nil
 end
 local function pow(x) if x <= 0 then return 0 end return x ^ BETA end
 local function num(x) return tonumber(x or '0') or 0 end
@@ -159,8 +206,12 @@ for i = 5, #ARGV do
   end
   for p, _ in pairs(postTopics) do if not posts[p] then plist[#plist + 1] = p end end
   for _, p in ipairs(plist) do rf[#rf + 1] = 'p|' .. p end
+  -- The top engagers' field (addTop), read with them.
+  local wantTop = next(engagerWeights) ~= nil
+  if wantTop then rf[#rf + 1] = 'g|' end
   local rcur = {}
   if #rf > 0 then rcur = redis.call('HMGET', dyk, unpack(rf)) end
+  local topField = wantTop and rcur[#rf] or nil
   -- Each post as stored: its sums, its topics as stored, and its topics as a list (its own, if this delta authors it).
   local pe, pa, pt, ptopics = {}, {}, {}, {}
   for k, p in ipairs(plist) do
@@ -309,6 +360,25 @@ for i = 5, #ARGV do
     end
   end
   if received > 0 then add('N', received) end
+  -- Top engagers by handle (the delta's engagers are on the account's network): each weight added in
+  -- thousandths, whole (ENGAGER_SCALE), in the evidence hash's field or, where there is one, the sorted set.
+  if wantTop then
+    local ek = B .. 'g:' .. id
+    local who, ws = {}, {}
+    for k, w in pairs(engagerWeights) do who[#who + 1] = k; ws[#ws + 1] = w end
+    if not topField and redis.call('EXISTS', ek) == 1 then
+      local had = redis.call('ZMSCORE', ek, unpack(who))
+      local flat = {}
+      for k = 1, #who do
+        flat[#flat + 1] = math.floor((tonumber(had[k]) or 0) + ws[k] * ${ENGAGER_SCALE} + 0.5); flat[#flat + 1] = who[k]
+      end
+      redis.call('ZADD', ek, unpack(flat))
+      trim(ek)
+    else
+      local packed = addTop(topField, ek, who, ws)
+      if packed then pout['g|'] = packed elseif topField then pout['g|'] = false end
+    end
+  end
   local flat = {}
   for f, x in pairs(pout) do if x then flat[#flat + 1] = f; flat[#flat + 1] = x end end
   if #flat > 0 then redis.call('HSET', dyk, unpack(flat)) end
@@ -328,20 +398,6 @@ for i = 5, #ARGV do
   for f, x in pairs(out) do flat[#flat + 1] = f; flat[#flat + 1] = x end
   for topic, t in pairs(tout) do flat[#flat + 1] = 't:' .. topic; flat[#flat + 1] = packTopic(tcur[topic], t) end
   if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
-  -- Top engagers by handle (the delta's engagers are on the account's network): each weight added in
-  -- thousandths, whole (ENGAGER_SCALE), read and written in one command each.
-  local ek = B .. 'g:' .. id
-  local who, ws = {}, {}
-  for k, w in pairs(engagerWeights) do who[#who + 1] = k; ws[#ws + 1] = w end
-  if #who > 0 then
-    local had = redis.call('ZMSCORE', ek, unpack(who))
-    local flat = {}
-    for k = 1, #who do
-      flat[#flat + 1] = math.floor((tonumber(had[k]) or 0) + ws[k] * ${ENGAGER_SCALE} + 0.5); flat[#flat + 1] = who[k]
-    end
-    redis.call('ZADD', ek, unpack(flat))
-    trim(ek)
-  end
   mark(id)
   end
 end
@@ -359,4 +415,18 @@ for i = 1, #marks, 1000 do
   redis.call('SADD', KEYS[2], unpack(ids))
 end
 return claiming
+`);
+
+/**
+ * TOP_ENGAGERS: KEYS = [evidence hash, top-engager set]; ARGV = [n]. An
+ * account's n heaviest engagers, [handle, weight, ...] (weights in
+ * ENGAGER_SCALE units), from the field 'g|' or, where it is not, the set.
+ */
+export const TOP_ENGAGERS = new Script(`
+local n = tonumber(ARGV[1])
+local v = redis.call('HGET', KEYS[1], 'g|')
+if not v then return redis.call('ZRANGE', KEYS[2], 0, n - 1, 'REV', 'WITHSCORES') end
+local list, out = cmsgpack.unpack(v), {}
+for i = 1, math.min(#list, 2 * n), 2 do out[#out + 1] = list[i]; out[#out + 1] = string.format('%.17g', list[i + 1]) end
+return out
 `);

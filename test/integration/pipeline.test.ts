@@ -4,9 +4,9 @@ import { makeKeys } from '../../server/infra/keys.js';
 import { connectRedis, type RedisClient } from '../../server/infra/redis.js';
 import { aggregate } from '../../server/score/aggregate.js';
 import { COMPONENT_NAMES, modelParams, packComponents, unpackComponents } from '../../server/score/model.js';
-import { ClaimedAccountError, createReads, type HistoryRange } from '../../server/score/reads.js';
+import { ClaimedAccountError, createReads, topEngagers, type HistoryRange } from '../../server/score/reads.js';
 import { createEntities } from '../../server/score/entities.js';
-import { APPLY, ENGAGER_SCALE, TOP_SET_MAX } from '../../server/score/scripts.js';
+import { APPLY, ENGAGER_SCALE, TOP_FIELD_MAX, TOP_SET_KEEP, TOP_SET_MAX } from '../../server/score/scripts.js';
 import { HISTORY_FIELD_MAX, RECORD_FIELDS, SWEEP, TAKE, WRITE } from '../../server/score/write-scripts.js';
 import { parseAccount, scoreAccounts } from '../../server/score/score.js';
 import { StaleWatermarkError, createScoreStore, type LiveWrite, type ScoreChange } from '../../server/score/store.js';
@@ -247,7 +247,55 @@ describe('pipeline and read API', () => {
     const ex = await (await fetch(`${t.url}/api/entities/x:topk/explain`)).json();
     expect(ex.engagers.slice(0, 3).map((e: { engager: string }) => e.engager)).toEqual(['x:heavy1', 'x:heavy2', 'x:heavy3']);
     expect(ex.engagers).toHaveLength(5);
-    expect(await redis.zCard(makeKeys(t.prefix).topEngagers('x:topk'))).toBeLessThanOrEqual(TOP_SET_MAX);
+    const keys = makeKeys(t.prefix);
+    // A field of the evidence hash, not a key of its own: its handles are short.
+    expect(await redis.exists(keys.topEngagers('x:topk'))).toBe(0);
+    const kept = await topEngagers(redis, keys, 'x:topk', 100);
+    expect(kept.length).toBeGreaterThanOrEqual(5);
+    expect(kept.length).toBeLessThanOrEqual(TOP_SET_MAX);
+  });
+
+  it('keeps top engagers in the evidence hash as a sorted set would hold them, ties and trims alike, and in a set of their own once too big', async () => {
+    const keys = makeKeys(testPrefix());
+    const P = modelParams(30);
+    const store = createScoreStore(redis, keys, P);
+    const T = Date.UTC(2026, 0, 10, 12);
+    const oracle = `${keys.base}test:oracle`;
+    let wm = '';
+    let n = 0;
+    // Each batch applied, and the same sums added and trimmed by Redis's own commands in a sorted set (as 0.12.5 kept them).
+    const batch = async (who: string[], type = 'like') => {
+      const events = who.map((h) => ({ id: `te${n++}`, network: 'x', type: type as 'like', actor: h, target: 'fav', post: 'p1', ts: T }));
+      const deltas = aggregate(events, P);
+      const next = `${n}-0`;
+      await store.apply(deltas.values(), wm, next, T);
+      wm = next;
+      const w = deltas.get('x:fav')!.engagerWeights;
+      const handles = Object.keys(w).map((k) => k.slice(2));
+      const had = await redis.zmScore(oracle, handles);
+      await redis.zAdd(oracle, handles.map((h, i) => ({ value: h, score: Math.floor((had[i] ?? 0) + w[`x:${h}`]! * ENGAGER_SCALE + 0.5) })));
+      if ((await redis.zCard(oracle)) > TOP_SET_MAX) await redis.zRemRangeByRank(oracle, 0, -(TOP_SET_KEEP + 1));
+      expect(await topEngagers(redis, keys, 'x:fav', 100)).toEqual((await redis.zRangeWithScores(oracle, 0, -1, { REV: true })));
+    };
+    // Equal weights (one like each, same time, new accounts) whose byte order is not the alphabet's.
+    await batch(['b', 'B', 'a', '_', 'Z', 'é', 'ab', 'a b']);
+    await batch(['a', 'Z']);
+    await batch(['B'], 'share');
+    // Past TOP_SET_MAX: trimmed back to TOP_SET_KEEP, the lightest and, among equals, the first in byte order go.
+    await batch(Array.from({ length: 12 }, (_, i) => `z${i}`));
+    expect(await topEngagers(redis, keys, 'x:fav', 100)).toHaveLength(TOP_SET_KEEP);
+    expect(await redis.exists(keys.topEngagers('x:fav'))).toBe(0);
+    expect(await redis.hStrLen(keys.evidence('x:fav'), 'g|')).toBeGreaterThan(0);
+    expect(await redis.hStrLen(keys.evidence('x:fav'), 'g|')).toBeLessThanOrEqual(TOP_FIELD_MAX);
+    // Handles long enough that the packed list passes TOP_FIELD_MAX: a sorted set of its own from then on.
+    await batch(Array.from({ length: 6 }, (_, i) => `${'long'.repeat(24)}${i}`));
+    expect(await redis.hStrLen(keys.evidence('x:fav'), 'g|')).toBe(0);
+    expect(await redis.exists(keys.topEngagers('x:fav'))).toBe(1);
+    await batch(['a', 'new'], 'reply');
+    await batch(Array.from({ length: 10 }, (_, i) => `y${i}`));
+    expect(await redis.zCard(keys.topEngagers('x:fav'))).toBeLessThanOrEqual(TOP_SET_MAX);
+    const ex = await createReads(redis, keys, store, P).explain('x:fav', 5);
+    expect(ex!.engagers.map((e) => e.engager)).toEqual((await redis.zRange(oracle, 0, 4, { REV: true })).map((h) => `x:${h}`));
   });
 
   it('keeps top engagers by handle, weights in thousandths, whole, and moves the sets of earlier versions into them when a scorer starts', async () => {
