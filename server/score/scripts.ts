@@ -23,8 +23,8 @@ export const TOP_SET_KEEP = 8;
 export const ENGAGER_SCALE = 1000;
 /**
  * Top engagers are the field `g|` of the account's evidence hash (since
- * 0.12.6), packed (cmsgpack: handle, weight, ... heaviest first, as
- * ZREVRANGE orders a sorted set), while the packed list takes TOP_FIELD_MAX
+ * 0.12.6), packed (cmsgpack: handle, weight, ..., in no order: put in
+ * ZREVRANGE's order when trimmed and when read), while it takes TOP_FIELD_MAX
  * bytes or less, inside the hash's listpack limit (512); a bigger one, and
  * one an earlier version kept, is the sorted set `g:<id>`. A key of its own
  * took ~100 bytes of Redis's bookkeeping (its name, its entry in the
@@ -49,6 +49,22 @@ export const HLL_FIELD_MAX = 300;
  */
 export const HLL_FIELD_HEADER = Buffer.from('HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80', 'latin1');
 const HLL_FIELD_HEADER_LUA = [...HLL_FIELD_HEADER].map((b) => (b >= 0x41 && b <= 0x5a ? String.fromCharCode(b) : `\\${b}`)).join('');
+
+/**
+ * Top engagers as pairs { handle, weight } in ZREVRANGE's order: heaviest
+ * first; of equal weights, the later handle in byte order first (Lua's '<'
+ * on strings follows the locale, Redis's order of equal scores is bytes').
+ */
+const ORDER_LUA = `
+local function lessBytes(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function heavierFirst(x, y) if x[2] ~= y[2] then return x[2] > y[2] end return lessBytes(y[1], x[1]) end
+`;
 
 /**
  * APPLY: KEYS = [meta, dirty]; ARGV = [expected watermark, new watermark,
@@ -78,39 +94,37 @@ local TRIM_AT, TRIM_TO = ${TOP_SET_MAX}, ${TOP_SET_KEEP}
 local function trim(key)
   if redis.call('ZCARD', key) > TRIM_AT then redis.call('ZREMRANGEBYRANK', key, 0, -(TRIM_TO + 1)) end
 end
--- Byte order, as Redis orders the members of a sorted set of equal scores (Lua's '<' follows the locale).
-local function lessBytes(a, b)
-  for i = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
+${ORDER_LUA}
 -- Adds the weights (handles who[k], weights ws[k], in ENGAGER_SCALE units) to the top engagers packed in
--- the evidence hash's field 'g|' (its value v, or nil), as ZADD of the sums and trim() would to the sorted
--- set: returns the new field's value, or nil if it is too big for a field (TOP_FIELD_MAX), in which case
--- it has become the sorted set 'key'.
+-- the evidence hash's field 'g|' (its value v, or nil: cmsgpack of handle, weight, ..., in no order), as
+-- ZADD of the sums and trim() would to the sorted set: returns the new field's value, or nil if it is too
+-- big for a field (TOP_FIELD_MAX), in which case it has become the sorted set 'key'.
 local TOP_MAX = ${TOP_FIELD_MAX}
 local function addTop(v, key, who, ws)
-  local members, at = {}, {}
+  local list, at = {}, {}
   if v then
-    local list = cmsgpack.unpack(v)
-    for i = 1, #list, 2 do members[#members + 1] = { list[i], list[i + 1] }; at[list[i]] = #members end
+    list = cmsgpack.unpack(v)
+    for i = 1, #list, 2 do at[list[i]] = i end
   end
   for k = 1, #who do
-    local m = members[at[who[k]] or 0]
-    local w = math.floor((m and m[2] or 0) + ws[k] * ${ENGAGER_SCALE} + 0.5)
-    if m then m[2] = w else members[#members + 1] = { who[k], w }; at[who[k]] = #members end
+    local i = at[who[k]]
+    if i then list[i + 1] = math.floor(list[i + 1] + ws[k] * ${ENGAGER_SCALE} + 0.5)
+    else
+      list[#list + 1] = who[k]; list[#list + 1] = math.floor(ws[k] * ${ENGAGER_SCALE} + 0.5)
+      at[who[k]] = #list - 1
+    end
   end
-  -- Heaviest first; of equal weights, the later handle in byte order first (ZREVRANGE's order).
-  table.sort(members, function(x, y) if x[2] ~= y[2] then return x[2] > y[2] end return lessBytes(y[1], x[1]) end)
-  if #members > TRIM_AT then for i = #members, TRIM_TO + 1, -1 do members[i] = nil end end
-  local flat = {}
-  for _, m in ipairs(members) do flat[#flat + 1] = m[1]; flat[#flat + 1] = m[2] end
-  local packed = cmsgpack.pack(flat)
+  if #list > 2 * TRIM_AT then
+    local members = {}
+    for i = 1, #list, 2 do members[#members + 1] = { list[i], list[i + 1] } end
+    table.sort(members, heavierFirst)
+    list = {}
+    for j = 1, TRIM_TO do list[#list + 1] = members[j][1]; list[#list + 1] = members[j][2] end
+  end
+  local packed = cmsgpack.pack(list)
   if #packed <= TOP_MAX then return packed end
   local z = {}
-  for _, m in ipairs(members) do z[#z + 1] = m[2]; z[#z + 1] = m[1] end
+  for i = 1, #list, 2 do z[#z + 1] = list[i + 1]; z[#z + 1] = list[i] end
   redis.call('ZADD', key, unpack(z))
   return nil
 end
@@ -426,7 +440,10 @@ export const TOP_ENGAGERS = new Script(`
 local n = tonumber(ARGV[1])
 local v = redis.call('HGET', KEYS[1], 'g|')
 if not v then return redis.call('ZRANGE', KEYS[2], 0, n - 1, 'REV', 'WITHSCORES') end
-local list, out = cmsgpack.unpack(v), {}
-for i = 1, math.min(#list, 2 * n), 2 do out[#out + 1] = list[i]; out[#out + 1] = string.format('%.17g', list[i + 1]) end
+${ORDER_LUA}
+local list, members, out = cmsgpack.unpack(v), {}, {}
+for i = 1, #list, 2 do members[#members + 1] = { list[i], list[i + 1] } end
+table.sort(members, heavierFirst)
+for j = 1, math.min(#members, n) do out[#out + 1] = members[j][1]; out[#out + 1] = string.format('%.17g', members[j][2]) end
 return out
 `);
